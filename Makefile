@@ -1,0 +1,51 @@
+# Gatewatch: `make run` starts the gateway on its embedded default config,
+# `make test` installs the Debian peers it needs and runs every test.
+
+GO        ?= go
+BIN       := bin/gatewatch
+PKGS      := ./...
+# Debian packages of the real peers the integration tests start on loopback.
+PEER_PKGS := postfix swaks prometheus snmpd snmp snmptrapd libsnmp-base smitools \
+             syslog-ng-core syslog-ng-scl clamav-daemon clamdscan clamav \
+             unbound bind9-dnsutils netcat-openbsd
+# One probe per package above: a command it ships.
+PEER_CMDS := /usr/sbin/postfix /usr/sbin/smtp-sink /usr/sbin/smtp-source /usr/bin/swaks \
+             /usr/bin/promtool /usr/sbin/snmpd /usr/bin/snmpget /usr/sbin/snmptrapd \
+             /usr/bin/smilint /usr/sbin/syslog-ng /usr/sbin/clamd /usr/sbin/unbound \
+             /usr/bin/dig /usr/bin/nc
+
+.PHONY: all build run test test-unit lint bench deps fuzz clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/gatewatch
+
+run: build
+	$(BIN) serve
+
+# deps installs the peers non-interactively; policy-rc.d keeps package scripts
+# from starting daemons (snmpd on :161, unbound on :53, clamd, ...).
+deps:
+	@missing=0; for c in $(PEER_CMDS); do [ -x $$c ] || missing=1; done; \
+	if [ $$missing = 1 ]; then \
+	  set -e; export DEBIAN_FRONTEND=noninteractive; \
+	  [ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; }; \
+	  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections; \
+	  apt-get update -qq; \
+	  apt-get install -y -qq --no-install-recommends $(PEER_PKGS) >/dev/null; \
+	fi
+
+test: deps
+	GATEWATCH_REQUIRE_PEERS=1 $(GO) test -race -count=1 -timeout 30m $(PKGS)
+
+test-unit:
+	$(GO) test -race -count=1 -short $(PKGS)
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); [ -z "$$out" ] || { echo "gofmt:"; echo "$$out"; exit 1; }
+	$(GO) vet $(PKGS)
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(PKGS)
+
+clean:
+	rm -rf bin var

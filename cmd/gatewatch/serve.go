@@ -1,0 +1,173 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/gatewatch/gatewatch/pipeline"
+	"github.com/gatewatch/gatewatch/pipeline/delivery"
+	"github.com/gatewatch/gatewatch/pipeline/smtpin"
+	"github.com/gatewatch/gatewatch/pipeline/spool"
+	"github.com/gatewatch/gatewatch/telemetry"
+	"github.com/gatewatch/gatewatch/telemetry/logging"
+)
+
+// logBuffer is how many events may wait for the log writer before the log
+// channel starts dropping (and counting) them.
+const logBuffer = 8192
+
+func cmdServe(args []string, stderr io.Writer) int {
+	var path string
+	fs, code, ok := parseFlags("serve", args, stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&path, "config", "", "configuration file (YAML)")
+	})
+	if !ok {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "gatewatch serve: unexpected argument %q\n", fs.Arg(0))
+		return exitUsage
+	}
+	l, err := loadConfig(path)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitConfig
+	}
+	gw, err := start(l, path, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "gatewatch: %v\n", err)
+		return exitFailure
+	}
+	gw.loop()
+	return exitOK
+}
+
+// gateway is the running process: every component, wired.
+type gateway struct {
+	path     string
+	cfg      *Config
+	bus      *telemetry.Bus
+	log      *logging.Logger
+	logSub   *telemetry.Subscription
+	spool    *spool.Spool
+	delivery *delivery.Deliverer
+	receiver *smtpin.Receiver
+	admin    *adminServer
+}
+
+func start(l *loaded, path string, stderr io.Writer) (*gateway, error) {
+	cfg := l.cfg
+	st := telemetry.NewStats("log")
+	host, _ := os.Hostname()
+	st.SetInfo(version, host)
+	st.SetConfig(cfg.Hash(), l.at)
+	bus := telemetry.NewBus(st)
+	logger, err := logging.New(cfg.Log, stderr)
+	if err != nil {
+		return nil, err
+	}
+	gw := &gateway{path: path, cfg: cfg, bus: bus, log: logger}
+	gw.logSub = bus.Subscribe("log", logBuffer, logger.Handle)
+
+	gw.spool, err = spool.Open(cfg.Spool, bus, st)
+	if err != nil {
+		return nil, err
+	}
+	ready, deferred, err := gw.spool.Recover()
+	if err != nil {
+		return nil, err
+	}
+	gw.delivery, err = delivery.New(cfg.Delivery, delivery.Options{Hostname: cfg.SMTP.Hostname, Spool: gw.spool, Emit: bus, Stats: st})
+	if err != nil {
+		return nil, err
+	}
+	gw.spool.OnQueued(gw.delivery.Enqueue)
+	scanner := pipeline.NewScanner(bus, pipeline.StrictPolicy{})
+	gw.receiver, err = smtpin.New(cfg.SMTP, gw.spool, scanner, bus)
+	if err != nil {
+		return nil, err
+	}
+	gw.admin = newAdminServer(gw)
+	if err := gw.admin.listen(cfg.Admin.Listen); err != nil {
+		return nil, err
+	}
+	if err := gw.receiver.Start(); err != nil {
+		gw.admin.close()
+		return nil, err
+	}
+	gw.delivery.Start(ready, deferred)
+	gw.admin.setReady(true)
+	bus.Emit(telemetry.Event{Type: telemetry.GatewayStarted, Text: fmt.Sprintf("gatewatch %s, config %s (%s), %d queued, %d deferred",
+		version, l.source, cfg.Hash(), len(ready), len(deferred))})
+	return gw, nil
+}
+
+// loop serves until SIGTERM or SIGINT, reloading on SIGHUP.
+func (gw *gateway) loop() {
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sigs)
+	for s := range sigs {
+		if s == syscall.SIGHUP {
+			gw.reload()
+			continue
+		}
+		gw.stop(s.String())
+		return
+	}
+}
+
+// reload loads the configuration again and puts it in force, or keeps the
+// old one and says why.
+func (gw *gateway) reload() {
+	fail := func(err error) {
+		gw.bus.Emit(telemetry.Event{Type: telemetry.ConfigReloadFailed, Err: err.Error(), Text: "previous configuration stays in force"})
+	}
+	l, err := loadConfig(gw.path)
+	if err != nil {
+		fail(err)
+		return
+	}
+	cfg := l.cfg
+	if cfg.Spool.Dir != gw.cfg.Spool.Dir {
+		fail(fmt.Errorf("spool.dir cannot change on reload (restart to move the spool)"))
+		return
+	}
+	if err := gw.receiver.Reload(cfg.SMTP); err != nil {
+		fail(err)
+		return
+	}
+	if err := gw.delivery.Reload(cfg.Delivery); err != nil {
+		fail(err) // validated already: not expected
+		return
+	}
+	if cfg.Admin.Listen != gw.cfg.Admin.Listen {
+		if err := gw.admin.move(cfg.Admin.Listen); err != nil {
+			fail(err)
+		}
+	}
+	gw.cfg = cfg
+	gw.bus.Stats().SetConfig(cfg.Hash(), l.at)
+	gw.bus.Emit(telemetry.Event{Type: telemetry.ConfigReloaded, Text: fmt.Sprintf("%s (%s)", l.source, cfg.Hash())})
+}
+
+// stop drains: no new connections, open sessions get a grace period,
+// delivery finishes its current transactions, the log is flushed.
+func (gw *gateway) stop(why string) {
+	gw.admin.setReady(false)
+	gw.bus.Emit(telemetry.Event{Type: telemetry.GatewayStopping, Text: "signal " + why})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_ = gw.receiver.Shutdown(ctx)
+	gw.delivery.Stop()
+	gw.admin.close()
+	gw.logSub.Close()
+	gw.log.Flush()
+	_ = gw.spool.Close()
+}

@@ -1,0 +1,148 @@
+package delivery
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/gatewatch/gatewatch/pipeline"
+	"github.com/gatewatch/gatewatch/pipeline/spool"
+	"github.com/gatewatch/gatewatch/telemetry"
+)
+
+// finalize settles a message after an attempt: recipients with a final
+// outcome are marked, the sender is notified when RFC 3461 says so, and the
+// message is then removed (all final) or deferred with backoff.
+func (d *Deliverer) finalize(m *tracked) {
+	e := m.entry
+	id := e.Meta.ID
+	defer d.done(id)
+	cfg := d.cfg.Load()
+	now := time.Now()
+
+	results := m.results
+	for _, i := range m.noRoute {
+		results = append(results, rcptResult{idx: i, outcome: failed, reason: telemetry.ReasonRejected,
+			reply: pipeline.Reply{Code: 554, Enhanced: [3]int{5, 4, 4}, Text: "No route to this recipient"}})
+	}
+	// Recipients still pending past the queue lifetime fail now.
+	expired := now.Sub(e.Meta.Received) > cfg.Retry.Lifetime
+	if expired {
+		var n int
+		first := ""
+		for i, r := range results {
+			if r.outcome == deferred {
+				results[i].outcome = failed
+				results[i].reason = telemetry.ReasonExpired
+				results[i].reply = pipeline.Reply{Code: 554, Enhanced: [3]int{4, 4, 7},
+					Text: fmt.Sprintf("Delivery time expired after %s; last error: %s", cfg.Retry.Lifetime, r.reply)}
+				if n == 0 {
+					first = e.Meta.Envelope.Recipients[r.idx].Addr
+				}
+				n++
+			}
+		}
+		if n > 0 {
+			d.opts.Emit.Emit(telemetry.Event{Type: telemetry.DeliveryBounced, QueueID: id, Sender: e.Meta.Envelope.From,
+				Recipient: first, Recipients: n, Reason: telemetry.ReasonExpired, Code: 554, Status: "4.4.7",
+				Attempt: e.State.Attempts + 1, Text: "queue lifetime ended"})
+		}
+	}
+
+	var reports []dsnReport
+	for _, r := range results {
+		rc := e.Meta.Envelope.Recipients[r.idx]
+		switch r.outcome {
+		case delivered:
+			e.State.Rcpts[r.idx] = spool.RcptDelivered
+			if rc.Notifies("SUCCESS") && !r.onward {
+				action := "relayed"
+				if r.remote == "" {
+					action = "delivered"
+				}
+				reports = append(reports, dsnReport{rcpt: rc, action: action, reply: r.reply, remote: r.remote})
+			}
+		case failed:
+			e.State.Rcpts[r.idx] = spool.RcptFailed
+			if rc.Notifies("FAILURE") {
+				reports = append(reports, dsnReport{rcpt: rc, action: "failed", reply: r.reply, remote: r.remote})
+			}
+		}
+	}
+	if len(reports) > 0 && e.Meta.Envelope.From != "" {
+		if err := d.notifySender(e, reports, now); err != nil {
+			// Without the report on disk the failures must not be
+			// forgotten: put those recipients back to pending, so the
+			// next attempt fails them again and reports then.
+			for _, r := range results {
+				if r.outcome == failed {
+					e.State.Rcpts[r.idx] = spool.RcptPending
+				}
+			}
+		}
+	}
+
+	pending := 0
+	for _, st := range e.State.Rcpts {
+		if st == spool.RcptPending {
+			pending++
+		}
+	}
+	if pending == 0 {
+		if err := d.opts.Spool.Remove(id, e.QState); err != nil {
+			d.opts.Emit.Emit(telemetry.Event{Type: telemetry.DeliveryDeferred, QueueID: id, Err: err.Error(),
+				Text: "could not remove the delivered message from the spool"})
+		}
+		return
+	}
+	e.State.Attempts++
+	wait := backoff(cfg.Retry, e.State.Attempts)
+	e.State.Next = now.Add(wait).UnixMilli()
+	if err := d.opts.Spool.SaveState(e, true); err != nil {
+		wait = cfg.Retry.Initial // state lost: retry soon, duplicates over loss
+	}
+	if err := d.opts.Spool.MoveEntry(e, spool.Deferred); err != nil {
+		d.opts.Emit.Emit(telemetry.Event{Type: telemetry.DeliveryDeferred, QueueID: id, Err: err.Error(),
+			Text: "could not move the message to the deferred queue"})
+		d.schedule(id, wait)
+		return
+	}
+	d.schedule(id, wait)
+}
+
+// notifySender queues a delivery status notification for e's sender.
+func (d *Deliverer) notifySender(e *spool.Entry, reports []dsnReport, now time.Time) error {
+	content, err := e.OpenContent()
+	if err != nil {
+		return err
+	}
+	defer content.Close()
+	body, err := buildDSN(d.opts.Hostname, e.Meta, content, reports, now)
+	if err != nil {
+		return err
+	}
+	return d.inject(e.Meta, body, reports)
+}
+
+// inject spools a generated DSN addressed to the original sender.
+func (d *Deliverer) inject(orig pipeline.Meta, body []byte, reports []dsnReport) error {
+	sp := d.opts.Spool
+	id := sp.NewID()
+	draft, err := sp.NewDraft(id, 1)
+	if err != nil {
+		return err
+	}
+	if _, err := draft.Write(body); err != nil {
+		draft.Abort()
+		return err
+	}
+	meta := pipeline.Meta{ID: id, Kind: pipeline.KindDSN, Parent: orig.ID, Received: time.Now(),
+		EightBit: orig.EightBit,
+		Envelope: pipeline.Envelope{From: "", Recipients: []pipeline.Recipient{{Addr: orig.Envelope.From}}, SMTPUTF8: orig.Envelope.SMTPUTF8}}
+	if err := draft.Commit(&meta); err != nil {
+		return err
+	}
+	action := reports[0].action
+	d.opts.Emit.Emit(telemetry.Event{Type: telemetry.DSNGenerated, QueueID: id, Sender: "", Recipient: orig.Envelope.From,
+		Recipients: len(reports), Size: meta.Size, Text: fmt.Sprintf("%s notification for %s", action, orig.ID)})
+	return nil
+}

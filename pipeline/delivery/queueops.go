@@ -1,0 +1,89 @@
+package delivery
+
+import (
+	"github.com/gatewatch/gatewatch/pipeline/spool"
+	"github.com/gatewatch/gatewatch/telemetry"
+)
+
+// Operator actions while the gateway runs: the spool change plus the
+// matching change to the schedule.
+
+// Hold stops delivery of a queued message until it is released.
+func (d *Deliverer) Hold(id string) error {
+	if err := d.quiet(id); err != nil {
+		return err
+	}
+	err := d.opts.Spool.Hold(id)
+	d.audit(id, "hold", err)
+	return err
+}
+
+// Release puts a held message back for delivery at once.
+func (d *Deliverer) Release(id string) error {
+	err := d.opts.Spool.Release(id)
+	d.audit(id, "release", err)
+	if err == nil {
+		d.Enqueue(id)
+	}
+	return err
+}
+
+// Delete removes a queued message without delivering it.
+func (d *Deliverer) Delete(id string) error {
+	if err := d.quiet(id); err != nil {
+		return err
+	}
+	_, err := d.opts.Spool.Delete(id)
+	d.audit(id, "delete", err)
+	return err
+}
+
+// Flush attempts deferred messages now; id "" means all of them.
+func (d *Deliverer) Flush(id string) (int, error) {
+	ids := []string{id}
+	if id == "" {
+		var err error
+		if ids, err = d.opts.Spool.List(spool.Deferred); err != nil {
+			return 0, err
+		}
+	}
+	n := 0
+	for _, i := range ids {
+		d.mu.Lock()
+		t := d.timers[i]
+		if t != nil && t.Stop() {
+			delete(d.timers, i)
+		} else {
+			t = nil
+		}
+		d.mu.Unlock()
+		if t != nil {
+			d.ready.push(queued{i, spool.Deferred})
+			n++
+		}
+	}
+	d.audit(id, "flush", nil)
+	return n, nil
+}
+
+// quiet makes sure nothing is delivering id and cancels its retry timer.
+func (d *Deliverer) quiet(id string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.inflight[id] {
+		return ErrBusy
+	}
+	if t := d.timers[id]; t != nil {
+		t.Stop()
+		delete(d.timers, id)
+	}
+	return nil
+}
+
+func (d *Deliverer) audit(id, action string, err error) {
+	ev := telemetry.Event{Type: telemetry.QueueAdmin, QueueID: id, Text: action}
+	if err != nil {
+		ev.Err = err.Error()
+	}
+	d.opts.Emit.Emit(ev)
+}

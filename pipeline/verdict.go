@@ -1,0 +1,89 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+)
+
+// Action is what should happen to a message.
+type Action uint8
+
+const (
+	ActionAccept   Action = iota // spool and deliver
+	ActionReject                 // 5xx at end of DATA
+	ActionTempFail               // 4xx at end of DATA: the client retries
+	ActionDiscard                // accept and drop (counted)
+)
+
+func (a Action) String() string {
+	switch a {
+	case ActionAccept:
+		return "accept"
+	case ActionReject:
+		return "reject"
+	case ActionTempFail:
+		return "tempfail"
+	case ActionDiscard:
+		return "discard"
+	}
+	return fmt.Sprintf("action(%d)", uint8(a))
+}
+
+// MarshalText writes the action's name, for the spool and the logs.
+func (a Action) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
+
+// UnmarshalText reads an action's name.
+func (a *Action) UnmarshalText(b []byte) error {
+	for _, c := range []Action{ActionAccept, ActionReject, ActionTempFail, ActionDiscard} {
+		if c.String() == string(b) {
+			*a = c
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown action %q", b)
+}
+
+// Verdict is one stage's finding about a message.
+type Verdict struct {
+	Stage  string  `json:"stage"`
+	Status string  `json:"status"`           // e.g. clean, spam, virus, banned, error
+	Score  float64 `json:"score,omitempty"`  // stage-specific score
+	Detail string  `json:"detail,omitempty"` // e.g. the signature name
+	// Suggest is what the stage would do on its own; the policy decides.
+	Suggest Action `json:"suggest"`
+}
+
+// Stage is one content check run at end of DATA, before the message is
+// spooled. A stage that cannot decide returns an error; the message then
+// gets a temporary failure unless the policy says otherwise.
+type Stage interface {
+	Name() string
+	Scan(ctx context.Context, m *Message) (Verdict, error)
+}
+
+// Reply is an SMTP reply: code, enhanced status code (RFC 3463) and text.
+type Reply struct {
+	Code     int
+	Enhanced [3]int
+	Text     string
+}
+
+func (r Reply) String() string {
+	return fmt.Sprintf("%d %d.%d.%d %s", r.Code, r.Enhanced[0], r.Enhanced[1], r.Enhanced[2], r.Text)
+}
+
+// Status is the enhanced code as text, e.g. "5.7.1".
+func (r Reply) Status() string {
+	return fmt.Sprintf("%d.%d.%d", r.Enhanced[0], r.Enhanced[1], r.Enhanced[2])
+}
+
+// Decision is the policy's answer for a scanned message.
+type Decision struct {
+	Action Action
+	Reply  Reply // the reply to give when the action refuses the message
+}
+
+// Policy turns the verdicts on a message into a decision.
+type Policy interface {
+	Decide(m *Message, stageErrs []error) Decision
+}

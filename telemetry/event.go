@@ -1,0 +1,133 @@
+// Package telemetry is Gatewatch's event model: the catalog of every event
+// type, the Event record the stages emit, and the bus that updates
+// telemetry/stats and fans events out to the log, CEF and trap channels.
+package telemetry
+
+import (
+	"strconv"
+	"time"
+)
+
+// Event is one thing that happened. Stages fill only the fields that apply;
+// every channel names the fields the same way (see Fields).
+type Event struct {
+	Type Type
+	Time time.Time
+
+	QueueID    string // the message's queue ID, the one ID that follows it everywhere
+	SessionID  string
+	ClientIP   string
+	ClientPort int
+	Helo       string
+	Sender     string
+	Recipient  string // one recipient, or the first of several
+	Recipients int    // how many recipients the event covers
+	Size       int64  // bytes
+
+	Route  string // route name (low-cardinality label)
+	Remote string // next hop address
+	Stage  string // scan stage name
+	Reason Reason // low-cardinality reason code
+	Code   int    // SMTP reply code given or received
+	Status string // enhanced status code, e.g. "5.7.1"
+	Text   string // human-readable detail: reply text, error, action
+
+	Channel  string // telemetry channel name (log, cef, traps, ...)
+	Count    int64  // a number the event reports (events dropped, messages affected)
+	Attempt  int
+	Duration time.Duration
+	Err      string // error text when something failed
+}
+
+// Reason is a low-cardinality cause, used as a metric label and in CEF's
+// reason key.
+type Reason string
+
+// Refusal reasons: why a connection, recipient or message was refused.
+const (
+	ReasonBlockedClient        Reason = "blocked_client"
+	ReasonConnectionLimit      Reason = "connection_limit"
+	ReasonConnectionPerIPLimit Reason = "connection_per_ip_limit"
+	ReasonRelayDenied          Reason = "relay_denied"
+	ReasonSenderRouting        Reason = "sender_routing"
+	ReasonBadAddress           Reason = "bad_address"
+	ReasonRecipientsLimit      Reason = "recipients_limit"
+	ReasonMessagesPerSession   Reason = "messages_per_session_limit"
+	ReasonMessageSize          Reason = "message_size_limit"
+	ReasonHopsLimit            Reason = "hops_limit"
+	ReasonMalformed            Reason = "malformed"
+	ReasonTimeout              Reason = "timeout"
+	ReasonScanReject           Reason = "scan_reject"
+	ReasonScanTempfail         Reason = "scan_tempfail"
+	ReasonSpoolError           Reason = "spool_error"
+)
+
+// Send-failure reasons: why an outgoing transaction failed for good.
+const (
+	ReasonRejected   Reason = "rejected" // the next hop answered 5xx
+	ReasonExpired    Reason = "expired"  // the queue lifetime ended
+	ReasonNo8BitMIME Reason = "8bitmime" // 8-bit content, next hop lacks 8BITMIME
+	// ReasonMessageSize also serves when the next hop's SIZE is too small.
+)
+
+// RefusalReasons lists every refusal reason, for metric presets.
+func RefusalReasons() []string {
+	return []string{string(ReasonBlockedClient), string(ReasonConnectionLimit), string(ReasonConnectionPerIPLimit),
+		string(ReasonRelayDenied), string(ReasonSenderRouting), string(ReasonBadAddress), string(ReasonRecipientsLimit),
+		string(ReasonMessagesPerSession), string(ReasonMessageSize), string(ReasonHopsLimit), string(ReasonMalformed),
+		string(ReasonTimeout), string(ReasonScanReject), string(ReasonScanTempfail), string(ReasonSpoolError)}
+}
+
+// SendFailureReasons lists every send-failure reason, for metric presets.
+func SendFailureReasons() []string {
+	return []string{string(ReasonRejected), string(ReasonExpired), string(ReasonNo8BitMIME), string(ReasonMessageSize)}
+}
+
+// Field is one named value of an event, as every channel shows it. Numbers
+// keep their type for channels that have one (JSON logs); Text always holds
+// the value as text.
+type Field struct {
+	Name    string // log field name (JSON key)
+	CEFKey  string // CEF extension key
+	Text    string
+	Num     float64
+	Numeric bool
+}
+
+// Fields calls fn for each field the event has set, in a fixed order.
+func (ev *Event) Fields(fn func(Field)) {
+	str := func(name, cef, v string) {
+		if v != "" {
+			fn(Field{Name: name, CEFKey: cef, Text: v})
+		}
+	}
+	num := func(name, cef string, v int64) {
+		if v != 0 {
+			fn(Field{Name: name, CEFKey: cef, Text: strconv.FormatInt(v, 10), Num: float64(v), Numeric: true})
+		}
+	}
+	str("queue_id", "externalId", ev.QueueID)
+	str("session_id", "cs1", ev.SessionID)
+	str("client_ip", "src", ev.ClientIP)
+	num("client_port", "spt", int64(ev.ClientPort))
+	str("helo", "shost", ev.Helo)
+	str("sender", "suser", ev.Sender)
+	str("recipient", "duser", ev.Recipient)
+	num("recipients", "cn1", int64(ev.Recipients))
+	num("size", "fsize", ev.Size)
+	str("route", "cs2", ev.Route)
+	str("remote", "dst", ev.Remote)
+	str("stage", "cs3", ev.Stage)
+	str("reason", "reason", string(ev.Reason))
+	num("code", "cn2", int64(ev.Code))
+	str("status", "outcome", ev.Status)
+	str("text", "msg", ev.Text)
+	str("channel", "cs5", ev.Channel)
+	num("count", "cn4", ev.Count)
+	num("attempt", "cn3", int64(ev.Attempt))
+	if ev.Duration != 0 {
+		ms := float64(ev.Duration) / float64(time.Millisecond)
+		fn(Field{Name: "duration_ms", CEFKey: "cfp1", Text: strconv.FormatFloat(ms, 'f', 3, 64), Num: ms, Numeric: true})
+	}
+	str("error", "cs4", ev.Err)
+}

@@ -1,0 +1,333 @@
+package stats
+
+import (
+	"sync"
+	"time"
+)
+
+// Presets are the label values a family exports from the start, at zero, so
+// that dashboards and alert rules see every series before the first event.
+type Presets struct {
+	RefusalReasons     []string
+	SendFailureReasons []string
+	QueueStates        []string
+	Channels           []string
+	EventTypes         []string
+	ReloadResults      []string
+}
+
+// Stats is the single registry of figures. Fields are the typed handles that
+// event handlers update; the figures list keeps them in export order with
+// their descriptions.
+type Stats struct {
+	ReceivedMessages   *Counter
+	ReceivedBytes      *Counter
+	ReceivedRecipients *Counter
+	SentMessages       *Counter
+	SentBytes          *Counter
+	SentRecipients     *Counter
+
+	QueueMessages *GaugeFamily // by queue state
+	CorruptFiles  *Counter
+	CorruptQueued *Gauge
+
+	IncomingConnectionsTotal *Counter
+	IncomingConnections      *Gauge
+	IncomingConnectionsMax   *HighWater
+	IncomingConnectionErrors *Counter
+
+	OutgoingConnectionsTotal         *Counter
+	OutgoingConnections              *Gauge
+	OutgoingConnectionsMax           *HighWater
+	OutgoingConnectionErrors         *Counter
+	OutgoingConnectionsFailed        *Counter
+	OutgoingConnectionsFailedByCache *Counter
+
+	RoutingQueries         *Counter
+	DNSQueries             *Counter
+	DNSQueriesThroughCache *Counter
+	DNSQueriesFailed       *Counter
+
+	Refused            *CounterFamily // by refusal reason
+	SendFailed         *CounterFamily // by send failure reason
+	MalformedMessages  *Counter
+	DSNGenerated       *Counter
+	DeferredRecipients *Counter
+	BouncedRecipients  *Counter
+
+	RouteDelivered *CounterFamily // messages, by route
+	RouteBytes     *CounterFamily
+	RouteDeferred  *CounterFamily // recipients, by route
+	RouteBounced   *CounterFamily // recipients, by route
+	RouteAttempts  *CounterFamily // transactions tried, by route
+	RouteUp        *GaugeFamily   // 1 while the route's next hop answers
+
+	ConfigReloads *CounterFamily // by result
+	Events        *CounterFamily // by event type
+	EventsDropped *CounterFamily // by channel
+
+	SessionDuration  *Histogram
+	StageDuration    *HistogramFamily // by scan stage
+	SpoolWrite       *Histogram
+	DeliveryDuration *HistogramFamily // by route
+
+	info    info
+	figures []figure
+}
+
+type info struct {
+	mu           sync.RWMutex
+	version      string
+	hostname     string
+	started      time.Time
+	configLoaded time.Time
+	configHash   string
+}
+
+// figure is one registered entry: its description and how to read it.
+type figure struct {
+	desc   Desc
+	scalar func() uint64
+	family func() []LabelValue
+	hist   func() []LabelHistogram
+}
+
+// LabelValue is one member of a family.
+type LabelValue struct {
+	Label string
+	Value uint64
+}
+
+// LabelHistogram is one member of a histogram family ("" for a scalar one).
+type LabelHistogram struct {
+	Label string
+	Value HistogramValue
+}
+
+// New creates the registry with every figure at zero.
+func New(p Presets) *Stats {
+	s := &Stats{}
+	s.info.started = time.Now()
+	s.ReceivedMessages = s.counter(Desc{Arc: 1, Name: "received_messages_total", Legacy: "mta_received_messages",
+		Help: "Messages accepted from SMTP clients (250 after DATA)."})
+	s.ReceivedBytes = s.counter(Desc{Arc: 2, Name: "received_bytes_total", Legacy: "mta_received_bytes",
+		Help: "Bytes of the messages accepted from SMTP clients."})
+	s.ReceivedRecipients = s.counter(Desc{Arc: 3, Name: "received_recipients_total", Legacy: "mta_received_recipients",
+		Help: "Recipients of the accepted messages."})
+	s.SentMessages = s.counter(Desc{Arc: 4, Name: "sent_messages_total", Legacy: "mta_sent_messages",
+		Help: "Message transactions the next hop accepted (one per route a message went to)."})
+	s.SentBytes = s.counter(Desc{Arc: 5, Name: "sent_bytes_total", Legacy: "mta_sent_bytes",
+		Help: "Bytes of the message transactions the next hop accepted."})
+	s.SentRecipients = s.counter(Desc{Arc: 6, Name: "sent_recipients_total", Legacy: "mta_sent_recipients",
+		Help: "Recipients the next hop accepted."})
+
+	s.QueueMessages = newFamily(func() *Gauge { return new(Gauge) }, p.QueueStates)
+	s.gaugeFamily(Desc{Arc: 7, Name: "queue_messages", Label: "state", Legacy: "mta_stored_messages_current",
+		LegacyEach: "queue_messages_%s", Help: "Messages in the spool, by queue state."}, s.QueueMessages)
+	s.CorruptFiles = s.counter(Desc{Arc: 8, Name: "spool_corrupt_files_total",
+		Help: "Spool files found damaged and moved aside to the corrupt directory."})
+	s.CorruptQueued = s.gauge(Desc{Arc: 9, Name: "spool_corrupt_messages",
+		Help: "Files currently in the spool's corrupt directory."})
+
+	s.IncomingConnectionsTotal = s.counter(Desc{Arc: 10, Name: "incoming_connections_total", Legacy: "mta_incoming_connections_total",
+		Help: "SMTP connections accepted."})
+	s.IncomingConnections = s.gauge(Desc{Arc: 11, Name: "incoming_connections", Legacy: "mta_incoming_connections_current",
+		Help: "SMTP connections open now."})
+	s.IncomingConnectionsMax = s.highWater(Desc{Arc: 12, Name: "incoming_connections_max", Legacy: "mta_incoming_connections_maximum",
+		Help: "Most SMTP connections open at once since start."})
+	s.IncomingConnectionErrors = s.counter(Desc{Arc: 13, Name: "incoming_connection_errors_total", Legacy: "mta_incoming_connections_errors",
+		Help: "SMTP connections that ended on an I/O error or a timeout."})
+
+	s.OutgoingConnectionsTotal = s.counter(Desc{Arc: 14, Name: "outgoing_connections_total", Legacy: "mta_outgoing_connections_total",
+		Help: "Connections opened to next hops."})
+	s.OutgoingConnections = s.gauge(Desc{Arc: 15, Name: "outgoing_connections", Legacy: "mta_outgoing_connections_current",
+		Help: "Connections to next hops open now."})
+	s.OutgoingConnectionsMax = s.highWater(Desc{Arc: 16, Name: "outgoing_connections_max", Legacy: "mta_outgoing_connections_maximum",
+		Help: "Most connections to next hops open at once since start."})
+	s.OutgoingConnectionErrors = s.counter(Desc{Arc: 17, Name: "outgoing_connection_errors_total", Legacy: "mta_outgoing_connection_errors",
+		Help: "Connections to next hops that broke after they were established."})
+	s.OutgoingConnectionsFailed = s.counter(Desc{Arc: 18, Name: "outgoing_connections_failed_total", Legacy: "mta_outgoing_connections_failed_total",
+		Help: "Connections to next hops that could not be established or were refused at the greeting."})
+	s.OutgoingConnectionsFailedByCache = s.counter(Desc{Arc: 19, Name: "outgoing_connections_failed_through_cache_total", Legacy: "mta_outgoing_connections_failed_through_cache",
+		Help: "Delivery attempts not tried because the route was recently found unreachable."})
+
+	s.RoutingQueries = s.counter(Desc{Arc: 20, Name: "routing_queries_total", Legacy: "mta_routing_queries_total",
+		Help: "Look-ups in the routing table."})
+	s.DNSQueries = s.counter(Desc{Arc: 21, Name: "dns_queries_total", Legacy: "mta_dns_queries_total",
+		Help: "Host name look-ups for next hops."})
+	s.DNSQueriesThroughCache = s.counter(Desc{Arc: 22, Name: "dns_queries_through_cache_total", Legacy: "mta_dns_queries_through_cache",
+		Help: "Host name look-ups answered from the cache."})
+	s.DNSQueriesFailed = s.counter(Desc{Arc: 23, Name: "dns_queries_failed_total", Legacy: "mta_dns_queries_failed",
+		Help: "Host name look-ups that failed."})
+
+	s.Refused = newFamily(func() *Counter { return new(Counter) }, p.RefusalReasons)
+	s.counterFamily(Desc{Arc: 24, Name: "refused_total", Label: "reason", Legacy: "mta_receivings_refused_total",
+		LegacyEach: "mta_receivings_refused_for_%s", Help: "Connections, recipients and messages refused, by reason."}, s.Refused)
+	s.SendFailed = newFamily(func() *Counter { return new(Counter) }, p.SendFailureReasons)
+	s.counterFamily(Desc{Arc: 25, Name: "send_failures_total", Label: "reason", Legacy: "mta_sendings_failed_total",
+		LegacyEach: "mta_sendings_failed_for_%s", Help: "Outgoing transactions that failed for good, by reason."}, s.SendFailed)
+	s.MalformedMessages = s.counter(Desc{Arc: 26, Name: "malformed_messages_total", Legacy: "mta_malformed_messages",
+		Help: "Messages refused because their content was malformed."})
+	s.DSNGenerated = s.counter(Desc{Arc: 27, Name: "dsn_generated_total", Legacy: "mta_dsn_generated",
+		Help: "Delivery status notifications (bounces and relay notices) generated."})
+	s.DeferredRecipients = s.counter(Desc{Arc: 28, Name: "deferred_recipients_total",
+		Help: "Recipient delivery attempts that ended in a temporary failure."})
+	s.BouncedRecipients = s.counter(Desc{Arc: 29, Name: "bounced_recipients_total",
+		Help: "Recipients that failed for good (5xx or queue lifetime ended)."})
+
+	routeCounter := func(arc uint32, name, help string) *CounterFamily {
+		f := newFamily(func() *Counter { return new(Counter) }, nil)
+		s.counterFamily(Desc{Arc: arc, Name: name, Label: "route", Help: help}, f)
+		return f
+	}
+	s.RouteDelivered = routeCounter(30, "route_delivered_messages_total", "Message transactions the next hop of a route accepted.")
+	s.RouteBytes = routeCounter(31, "route_delivered_bytes_total", "Bytes the next hop of a route accepted.")
+	s.RouteDeferred = routeCounter(32, "route_deferred_recipients_total", "Recipients deferred on a route.")
+	s.RouteBounced = routeCounter(33, "route_bounced_recipients_total", "Recipients that failed for good on a route.")
+	s.RouteAttempts = routeCounter(34, "route_attempts_total", "Delivery transactions tried on a route.")
+	s.RouteUp = newFamily(func() *Gauge { return new(Gauge) }, nil)
+	s.gaugeFamily(Desc{Arc: 35, Name: "route_up", Label: "route",
+		Help: "1 while the route's next hop answers, 0 after a connection failure until it answers again."}, s.RouteUp)
+
+	s.ConfigReloads = newFamily(func() *Counter { return new(Counter) }, p.ReloadResults)
+	s.counterFamily(Desc{Arc: 36, Name: "config_reloads_total", Label: "result",
+		Help: "Configuration reloads, by result."}, s.ConfigReloads)
+	s.Events = newFamily(func() *Counter { return new(Counter) }, p.EventTypes)
+	s.counterFamily(Desc{Arc: 37, Name: "events_total", Label: "event",
+		Help: "Events emitted, by event type."}, s.Events)
+	s.EventsDropped = newFamily(func() *Counter { return new(Counter) }, p.Channels)
+	s.counterFamily(Desc{Arc: 38, Name: "events_dropped_total", Label: "channel",
+		Help: "Events a channel dropped because its buffer was full or its consumer failed."}, s.EventsDropped)
+
+	s.SessionDuration = newHistogram(LatencyBounds())
+	s.histogram(Desc{Arc: 39, Name: "smtp_session_duration_seconds", Help: "Time from connect to close of SMTP sessions."}, s.SessionDuration)
+	s.StageDuration = newFamily(func() *Histogram { return newHistogram(LatencyBounds()) }, nil)
+	s.histogramFamily(Desc{Arc: 40, Name: "scan_stage_duration_seconds", Label: "stage",
+		Help: "Time a scan stage took per message."}, s.StageDuration)
+	s.SpoolWrite = newHistogram(LatencyBounds())
+	s.histogram(Desc{Arc: 41, Name: "spool_write_duration_seconds", Help: "Time to make an accepted message durable (fsync and rename)."}, s.SpoolWrite)
+	s.DeliveryDuration = newFamily(func() *Histogram { return newHistogram(LatencyBounds()) }, nil)
+	s.histogramFamily(Desc{Arc: 42, Name: "delivery_duration_seconds", Label: "route",
+		Help: "Time of one delivery transaction with a next hop."}, s.DeliveryDuration)
+
+	s.scalar(Desc{Arc: 43, Name: "start_time_seconds", Kind: KindGauge, Legacy: "time_initialized",
+		Help: "When the gateway started, in seconds since the Unix epoch."}, func() uint64 { return uint64(s.Started().Unix()) })
+	s.scalar(Desc{Arc: 44, Name: "uptime_seconds", Kind: KindGauge, Legacy: "time_processing",
+		Help: "Seconds since the gateway started."}, func() uint64 { return uint64(time.Since(s.Started()).Seconds()) })
+	s.scalar(Desc{Arc: 45, Name: "config_load_time_seconds", Kind: KindGauge,
+		Help: "When the running configuration was loaded, in seconds since the Unix epoch."}, func() uint64 {
+		_, t := s.Config()
+		if t.IsZero() {
+			return 0
+		}
+		return uint64(t.Unix())
+	})
+	return s
+}
+
+func (s *Stats) scalar(d Desc, read func() uint64) {
+	s.figures = append(s.figures, figure{desc: d, scalar: read})
+}
+
+func (s *Stats) counter(d Desc) *Counter {
+	c := new(Counter)
+	d.Kind = KindCounter
+	s.scalar(d, c.Load)
+	return c
+}
+
+func (s *Stats) gauge(d Desc) *Gauge {
+	g := new(Gauge)
+	d.Kind = KindGauge
+	s.scalar(d, func() uint64 { return clamp(g.Load()) })
+	return g
+}
+
+func (s *Stats) highWater(d Desc) *HighWater {
+	h := new(HighWater)
+	d.Kind = KindGauge
+	s.scalar(d, func() uint64 { return clamp(h.Load()) })
+	return h
+}
+
+func (s *Stats) counterFamily(d Desc, f *CounterFamily) {
+	d.Kind = KindCounter
+	s.figures = append(s.figures, figure{desc: d, family: func() []LabelValue {
+		labels := f.Labels()
+		out := make([]LabelValue, len(labels))
+		for i, l := range labels {
+			out[i] = LabelValue{l, f.With(l).Load()}
+		}
+		return out
+	}})
+}
+
+func (s *Stats) gaugeFamily(d Desc, f *GaugeFamily) {
+	d.Kind = KindGauge
+	s.figures = append(s.figures, figure{desc: d, family: func() []LabelValue {
+		labels := f.Labels()
+		out := make([]LabelValue, len(labels))
+		for i, l := range labels {
+			out[i] = LabelValue{l, clamp(f.With(l).Load())}
+		}
+		return out
+	}})
+}
+
+func (s *Stats) histogram(d Desc, h *Histogram) {
+	d.Kind = KindHistogram
+	s.figures = append(s.figures, figure{desc: d, hist: func() []LabelHistogram {
+		return []LabelHistogram{{Value: h.Load()}}
+	}})
+}
+
+func (s *Stats) histogramFamily(d Desc, f *HistogramFamily) {
+	d.Kind = KindHistogram
+	s.figures = append(s.figures, figure{desc: d, hist: func() []LabelHistogram {
+		labels := f.Labels()
+		out := make([]LabelHistogram, len(labels))
+		for i, l := range labels {
+			out[i] = LabelHistogram{l, f.With(l).Load()}
+		}
+		return out
+	}})
+}
+
+func clamp(v int64) uint64 {
+	if v < 0 {
+		return 0
+	}
+	return uint64(v)
+}
+
+// SetInfo records what the gateway is; exporters show it beside the figures.
+func (s *Stats) SetInfo(version, hostname string) {
+	s.info.mu.Lock()
+	defer s.info.mu.Unlock()
+	s.info.version, s.info.hostname = version, hostname
+}
+
+// Info returns the version and host name given to SetInfo.
+func (s *Stats) Info() (version, hostname string) {
+	s.info.mu.RLock()
+	defer s.info.mu.RUnlock()
+	return s.info.version, s.info.hostname
+}
+
+// SetConfig records the hash of the configuration in force and when it was
+// loaded.
+func (s *Stats) SetConfig(hash string, loaded time.Time) {
+	s.info.mu.Lock()
+	defer s.info.mu.Unlock()
+	s.info.configHash, s.info.configLoaded = hash, loaded
+}
+
+// Config returns the configuration hash and load time.
+func (s *Stats) Config() (hash string, loaded time.Time) {
+	s.info.mu.RLock()
+	defer s.info.mu.RUnlock()
+	return s.info.configHash, s.info.configLoaded
+}
+
+// Started is when the registry was created, i.e. when the gateway started.
+func (s *Stats) Started() time.Time { return s.info.started }
