@@ -106,3 +106,28 @@ func isASCII(s string) bool {
 	}
 	return true
 }
+
+// hasControl reports whether s has ASCII control characters (NUL, CR, ...).
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] == 0x7f {
+			return true
+		}
+	}
+	return false
+}
+
+// quoteForReply makes client-supplied text safe to echo in a reply: one
+// line, printable, bounded.
+func quoteForReply(s string, max int) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, strings.TrimSpace(s))
+	if len(s) > max {
+		s = s[:max] + "..."
+	}
+	return s
+}

@@ -52,11 +52,15 @@ func (r *Receiver) admit(raw net.Conn) {
 
 // refuseConn answers a connection it will not serve and closes it.
 func (r *Receiver) refuseConn(c *clientConn, reason telemetry.Reason, reply string) {
-	_ = c.Conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	_, _ = c.Conn.Write([]byte(reply + "\r\n"))
-	_ = c.Conn.Close()
 	r.emit.Emit(telemetry.Event{Type: telemetry.SessionRefused, SessionID: c.sessionID, ClientIP: c.ip.String(),
 		ClientPort: c.port, Reason: reason, Code: replyCode(reply), Text: reply})
+	// The reply is written from its own goroutine so that a client that
+	// does not read cannot stall the accept loop.
+	go func() {
+		_ = c.Conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+		_, _ = c.Conn.Write([]byte(reply + "\r\n"))
+		_ = c.Conn.Close()
+	}()
 }
 
 // release gives back a connection's slots when it closes.

@@ -62,7 +62,7 @@ func (s *session) Data(r io.Reader) error {
 	hdr, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(cw.header)))
 	if err != nil && !errors.Is(err, io.EOF) {
 		return refuseContent(telemetry.ReasonMalformed, pipeline.Reply{Code: 554, Enhanced: [3]int{5, 6, 0},
-			Text: "Malformed message header: " + strings.TrimPrefix(err.Error(), "message: ")})
+			Text: "Malformed message header: " + quoteForReply(strings.TrimPrefix(err.Error(), "message: "), 120)})
 	}
 	if hops := hdr.FieldsByKey("Received").Len(); hops >= limits.MaxHops {
 		return refuseContent(telemetry.ReasonHopsLimit, pipeline.Reply{Code: 554, Enhanced: [3]int{5, 4, 6},

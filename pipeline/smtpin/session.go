@@ -72,6 +72,10 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 	if opts == nil {
 		opts = &smtp.MailOptions{}
 	}
+	if hasControl(from) {
+		return s.refuse(telemetry.ReasonBadAddress, "", pipeline.Reply{Code: 501, Enhanced: [3]int{5, 1, 7},
+			Text: "Bad sender address syntax: control characters"})
+	}
 	if !opts.UTF8 && !isASCII(from) {
 		return s.refuse(telemetry.ReasonBadAddress, "", pipeline.Reply{Code: 553, Enhanced: [3]int{5, 6, 7},
 			Text: "Non-ASCII sender address needs SMTPUTF8"})
@@ -86,6 +90,10 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	routed := s.c.in.takeRouted(to)
 	if !s.inMail {
 		return smtpError(pipeline.Reply{Code: 503, Enhanced: [3]int{5, 5, 1}, Text: "MAIL first"})
+	}
+	if hasControl(to) {
+		return s.refuse(telemetry.ReasonBadAddress, "", pipeline.Reply{Code: 501, Enhanced: [3]int{5, 1, 3},
+			Text: "Bad recipient address syntax: control characters"})
 	}
 	if !s.env.SMTPUTF8 && !isASCII(to) {
 		return s.refuse(telemetry.ReasonBadAddress, to, pipeline.Reply{Code: 553, Enhanced: [3]int{5, 6, 7},
@@ -109,7 +117,7 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 		for _, n := range opts.Notify {
 			rc.Notify = append(rc.Notify, strings.ToUpper(string(n)))
 		}
-		rc.ORcpt, rc.ORcptType = opts.OriginalRecipient, string(opts.OriginalRecipientType)
+		rc.ORcpt, rc.ORcptType = opts.OriginalRecipient, strings.ToLower(string(opts.OriginalRecipientType))
 	}
 	s.env.Recipients = append(s.env.Recipients, rc)
 	return nil
