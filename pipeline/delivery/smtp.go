@@ -99,11 +99,17 @@ func (p *pool) transaction(oc *outConn, j *job) (res []rcptResult, broken, befor
 			oc.remote, telemetry.ReasonMessageSize), false, false
 	}
 	if ok, _ := c.Extension("8BITMIME"); e.Meta.EightBit && !ok {
+		if res, dead := staleGreeting(c, oc, j); dead {
+			return res, true, true
+		}
 		return allResults(j, failed, pipeline.Reply{Code: 554, Enhanced: [3]int{5, 6, 3},
 			Text: "Message has 8-bit content and the next hop does not offer 8BITMIME"},
 			oc.remote, telemetry.ReasonNo8BitMIME), false, false
 	}
 	if ok, _ := c.Extension("SMTPUTF8"); env.SMTPUTF8 && !ok {
+		if res, dead := staleGreeting(c, oc, j); dead {
+			return res, true, true
+		}
 		return allResults(j, failed, pipeline.Reply{Code: 553, Enhanced: [3]int{5, 6, 7},
 			Text: "Message needs SMTPUTF8 and the next hop does not offer it"},
 			oc.remote, telemetry.ReasonRejected), false, false
@@ -122,7 +128,7 @@ func (p *pool) transaction(oc *outConn, j *job) (res []rcptResult, broken, befor
 	var accepted []int
 	for n, idx := range j.rcpts {
 		rc := env.Recipients[idx]
-		ro := &smtp.RcptOptions{OriginalRecipientType: smtp.DSNAddressType(rc.ORcptType), OriginalRecipient: rc.ORcpt}
+		ro := &smtp.RcptOptions{OriginalRecipientType: smtp.DSNAddressType(strings.ToUpper(rc.ORcptType)), OriginalRecipient: rc.ORcpt}
 		for _, v := range rc.Notify {
 			ro.Notify = append(ro.Notify, smtp.DSNNotify(v))
 		}
@@ -169,6 +175,19 @@ func (p *pool) transaction(oc *outConn, j *job) (res []rcptResult, broken, befor
 	}
 	setOutcome(res, accepted, o, reply, reason)
 	return res, brk, false
+}
+
+// staleGreeting checks, before an extension's absence fails a message,
+// that the connection is alive: after RSET go-smtp's client greets again
+// on first use, and when the next hop has dropped the kept connection
+// meanwhile that greeting fails and Extension reports every extension as
+// absent. dead means the connection is unusable; res then defers j.
+func staleGreeting(c *smtp.Client, oc *outConn, j *job) (res []rcptResult, dead bool) {
+	if err := c.Noop(); err != nil {
+		return allResults(j, deferred, pipeline.Reply{Code: 451, Enhanced: [3]int{4, 4, 2},
+			Text: "Connection to next hop broke: " + err.Error()}, oc.remote, ""), true
+	}
+	return nil, false
 }
 
 func setOutcome(res []rcptResult, which []int, o outcome, reply pipeline.Reply, reason telemetry.Reason) {

@@ -13,6 +13,7 @@ type contentWriter struct {
 	dst       io.Writer
 	headerMax int
 
+	in         int64 // bytes received from the client
 	prevCR     bool
 	nul        bool
 	eightBit   bool
@@ -26,6 +27,7 @@ var crlf = []byte("\r\n")
 
 func (w *contentWriter) Write(p []byte) (int, error) {
 	total := len(p)
+	w.in += int64(total)
 	for len(p) > 0 {
 		seg := p
 		if i := bytes.IndexByte(p, '\n'); i >= 0 {

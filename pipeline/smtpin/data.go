@@ -89,7 +89,7 @@ func (s *session) Data(r io.Reader) error {
 		return refuseContent(telemetry.ReasonScanTempfail, decision.Reply)
 	case pipeline.ActionDiscard:
 		d.Abort()
-		s.accepted(msg, "discarded")
+		s.accepted(msg, cw.in, "discarded")
 		return &smtp.SMTPError{Code: 250, EnhancedCode: smtp.EnhancedCode{2, 0, 0}, Message: "Ok: discarded as " + id}
 	}
 	if err := d.Commit(&msg.Meta); err != nil {
@@ -97,18 +97,20 @@ func (s *session) Data(r io.Reader) error {
 			Text: "Temporary local problem, try again later"})
 	}
 	s.c.messages.Add(1)
-	s.accepted(msg, "queued")
+	s.accepted(msg, cw.in, "queued")
 	return &smtp.SMTPError{Code: 250, EnhancedCode: smtp.EnhancedCode{2, 0, 0}, Message: "Ok: queued as " + id}
 }
 
-func (s *session) accepted(m *pipeline.Message, what string) {
+// accepted reports a message taken; size counts the bytes the client sent
+// (the spooled copy also has the trace header).
+func (s *session) accepted(m *pipeline.Message, size int64, what string) {
 	first := ""
 	if len(m.Envelope.Recipients) > 0 {
 		first = m.Envelope.Recipients[0].Addr
 	}
 	s.r.emit.Emit(telemetry.Event{Type: telemetry.MessageAccepted, QueueID: m.ID, SessionID: s.c.sessionID,
 		ClientIP: m.Client.IP, ClientPort: m.Client.Port, Helo: m.Client.Helo, Sender: m.Envelope.From,
-		Recipient: first, Recipients: len(m.Envelope.Recipients), Size: m.Content.Size(),
+		Recipient: first, Recipients: len(m.Envelope.Recipients), Size: size,
 		Code: 250, Status: "2.0.0", Text: what, Duration: time.Since(m.Received)})
 }
 

@@ -45,6 +45,8 @@ func (s *Spool) FlushDeferred(id string) (int, error) {
 		if ids, err = s.List(Deferred); err != nil {
 			return 0, err
 		}
+	} else if _, err := s.stateOf(id, Deferred); err != nil {
+		return 0, err // invalid, not found (ErrNotFound) or being delivered
 	}
 	n := 0
 	for _, i := range ids {

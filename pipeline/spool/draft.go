@@ -92,6 +92,9 @@ func (d *Draft) EndContent() error {
 
 // ReadAt reads content (after EndContent).
 func (d *Draft) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("spool draft %s: negative offset %d", d.id, off)
+	}
 	if off >= d.n {
 		return 0, io.EOF
 	}

@@ -162,6 +162,11 @@ func (s *Spool) SaveState(e *Entry, durable bool) error {
 	if len(e.State.Rcpts) != len(e.Meta.Envelope.Recipients) {
 		return fmt.Errorf("save state of %s: %d statuses for %d recipients", e.Meta.ID, len(e.State.Rcpts), len(e.Meta.Envelope.Recipients))
 	}
+	for _, c := range e.State.Rcpts {
+		if c != RcptPending && c != RcptDelivered && c != RcptFailed {
+			return fmt.Errorf("save state of %s: bad recipient status %q", e.Meta.ID, c)
+		}
+	}
 	f, err := os.OpenFile(s.path(e.QState, e.Meta.ID), os.O_WRONLY, 0)
 	if err != nil {
 		return fmt.Errorf("save state of %s: %w", e.Meta.ID, err)

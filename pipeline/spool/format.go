@@ -107,7 +107,8 @@ type State struct {
 func mutableLen(rcpts int) int { return len(mutablePre) + rcpts + 1 }
 
 func (s State) encode() []byte {
-	b := fmt.Appendf(nil, "attempts=%06d next=%013d status=", min(s.Attempts, 999999), max(s.Next, 0))
+	// Clamp to the field widths: a longer line would overwrite the content.
+	b := fmt.Appendf(nil, "attempts=%06d next=%013d status=", min(max(s.Attempts, 0), 999999), min(max(s.Next, 0), 9999999999999))
 	b = append(b, s.Rcpts...)
 	return append(b, '\n')
 }

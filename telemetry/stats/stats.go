@@ -111,7 +111,7 @@ func New(p Presets) *Stats {
 	s.ReceivedMessages = s.counter(Desc{Arc: 1, Name: "received_messages_total", Legacy: "mta_received_messages",
 		Help: "Messages accepted from SMTP clients (250 after DATA)."})
 	s.ReceivedBytes = s.counter(Desc{Arc: 2, Name: "received_bytes_total", Legacy: "mta_received_bytes",
-		Help: "Bytes of the messages accepted from SMTP clients."})
+		Help: "Bytes of the accepted messages, as the clients sent them (without the trace header the gateway adds)."})
 	s.ReceivedRecipients = s.counter(Desc{Arc: 3, Name: "received_recipients_total", Legacy: "mta_received_recipients",
 		Help: "Recipients of the accepted messages."})
 	s.SentMessages = s.counter(Desc{Arc: 4, Name: "sent_messages_total", Legacy: "mta_sent_messages",
