@@ -67,6 +67,7 @@ const (
 	ReasonRejected   Reason = "rejected" // the next hop answered 5xx
 	ReasonExpired    Reason = "expired"  // the queue lifetime ended
 	ReasonNo8BitMIME Reason = "8bitmime" // 8-bit content, next hop lacks 8BITMIME
+	ReasonNoRoute    Reason = "no_route" // no route matches the recipient
 	// ReasonMessageSize also serves when the next hop's SIZE is too small.
 )
 
@@ -80,7 +81,7 @@ func RefusalReasons() []string {
 
 // SendFailureReasons lists every send-failure reason, for metric presets.
 func SendFailureReasons() []string {
-	return []string{string(ReasonRejected), string(ReasonExpired), string(ReasonNo8BitMIME), string(ReasonMessageSize)}
+	return []string{string(ReasonRejected), string(ReasonExpired), string(ReasonNo8BitMIME), string(ReasonMessageSize), string(ReasonNoRoute)}
 }
 
 // Field is one named value of an event, as every channel shows it. Numbers

@@ -31,6 +31,7 @@ type Deliverer struct {
 
 	mu       sync.Mutex
 	pools    map[string]*pool // by route name and target
+	retired  []*pool          // draining after a reload; Stop waits for them too
 	inflight map[string]bool  // loaded and not yet finalised
 	timers   map[string]*time.Timer
 	stopped  bool
@@ -53,6 +54,9 @@ const dispatchers = 4
 func New(cfg Config, opts Options) (*Deliverer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if opts.Hostname == "" {
+		return nil, errors.New("delivery: a hostname for EHLO is needed (smtp.hostname)")
 	}
 	d := &Deliverer{opts: opts, ready: newFIFO[queued](), pools: map[string]*pool{}, inflight: map[string]bool{},
 		timers: map[string]*time.Timer{}, stop: make(chan struct{}), resolver: newResolver(opts.Stats)}
@@ -77,7 +81,7 @@ func (d *Deliverer) Start(ready, deferred []string) {
 		if err != nil {
 			continue // corrupt ones were moved aside and reported by Load
 		}
-		d.schedule(id, time.Until(time.UnixMilli(e.State.Next)))
+		d.schedule(id, spool.Deferred, time.Until(time.UnixMilli(e.State.Next)))
 	}
 }
 
@@ -103,6 +107,7 @@ func (d *Deliverer) Reload(cfg Config) error {
 		if !keep[k] {
 			p.retire()
 			delete(d.pools, k)
+			d.retired = append(d.retired, p)
 		}
 	}
 	return nil
@@ -121,7 +126,7 @@ func (d *Deliverer) Stop() {
 	for _, t := range d.timers {
 		t.Stop()
 	}
-	pools := make([]*pool, 0, len(d.pools))
+	pools := append(make([]*pool, 0, len(d.pools)+len(d.retired)), d.retired...)
 	for _, p := range d.pools {
 		pools = append(pools, p)
 	}
@@ -178,6 +183,15 @@ func (d *Deliverer) dispatch(q queued) {
 		return
 	}
 	m := newTracked(e)
+	// Routing and hand-over happen under the lock that Reload and Stop
+	// take: a job can never land in a pool that was just retired or
+	// halted, and it is routed by the table in force.
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.stopped {
+		delete(d.inflight, q.id) // stays active in the spool; requeued at the next start
+		return
+	}
 	tbl := d.table.Load()
 	groups := map[string]*job{}
 	var order []string
@@ -202,17 +216,17 @@ func (d *Deliverer) dispatch(q queued) {
 	}
 	m.pending.Store(int32(len(order)))
 	if len(order) == 0 {
-		d.finalize(m)
+		go d.finalize(m) // finalize takes d.mu itself
 		return
 	}
 	for _, k := range order {
-		d.poolFor(groups[k].route).push(groups[k])
+		d.poolLocked(groups[k].route).push(groups[k])
 	}
 }
 
-func (d *Deliverer) poolFor(r compiledRoute) *pool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+// poolLocked returns the pool of a route, starting it on first use. Called
+// with d.mu held.
+func (d *Deliverer) poolLocked(r compiledRoute) *pool {
 	k := poolKey(r)
 	p := d.pools[k]
 	if p == nil {
@@ -233,8 +247,8 @@ func (d *Deliverer) done(id string) {
 	d.mu.Unlock()
 }
 
-// schedule dispatches a deferred message after wait.
-func (d *Deliverer) schedule(id string, wait time.Duration) {
+// schedule dispatches a waiting message (normally in deferred) after wait.
+func (d *Deliverer) schedule(id string, from spool.QState, wait time.Duration) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.stopped {
@@ -247,7 +261,7 @@ func (d *Deliverer) schedule(id string, wait time.Duration) {
 		d.mu.Lock()
 		delete(d.timers, id)
 		d.mu.Unlock()
-		d.ready.push(queued{id, spool.Deferred})
+		d.ready.push(queued{id, from})
 	})
 }
 

@@ -20,30 +20,36 @@ func (d *Deliverer) finalize(m *tracked) {
 	now := time.Now()
 
 	results := m.results
-	for _, i := range m.noRoute {
-		results = append(results, rcptResult{idx: i, outcome: failed, reason: telemetry.ReasonRejected,
+	for n, i := range m.noRoute {
+		results = append(results, rcptResult{idx: i, outcome: failed, reason: telemetry.ReasonNoRoute,
 			reply: pipeline.Reply{Code: 554, Enhanced: [3]int{5, 4, 4}, Text: "No route to this recipient"}})
+		if n == 0 {
+			d.opts.Emit.Emit(telemetry.Event{Type: telemetry.DeliveryBounced, QueueID: id, Sender: e.Meta.Envelope.From,
+				Recipient: e.Meta.Envelope.Recipients[i].Addr, Recipients: len(m.noRoute), Reason: telemetry.ReasonNoRoute,
+				Code: 554, Status: "5.4.4", Attempt: e.State.Attempts + 1, Text: "no route matches the recipient"})
+		}
 	}
 	// Recipients still pending past the queue lifetime fail now.
 	expired := now.Sub(e.Meta.Received) > cfg.Retry.Lifetime
 	if expired {
 		var n int
-		first := ""
+		var first rcptResult
 		for i, r := range results {
 			if r.outcome == deferred {
 				results[i].outcome = failed
 				results[i].reason = telemetry.ReasonExpired
-				results[i].reply = pipeline.Reply{Code: 554, Enhanced: [3]int{4, 4, 7},
+				results[i].reply = pipeline.Reply{Code: r.reply.Code, Enhanced: [3]int{4, 4, 7},
 					Text: fmt.Sprintf("Delivery time expired after %s; last error: %s", cfg.Retry.Lifetime, r.reply)}
 				if n == 0 {
-					first = e.Meta.Envelope.Recipients[r.idx].Addr
+					first = r
 				}
 				n++
 			}
 		}
 		if n > 0 {
 			d.opts.Emit.Emit(telemetry.Event{Type: telemetry.DeliveryBounced, QueueID: id, Sender: e.Meta.Envelope.From,
-				Recipient: first, Recipients: n, Reason: telemetry.ReasonExpired, Code: 554, Status: "4.4.7",
+				Recipient: e.Meta.Envelope.Recipients[first.idx].Addr, Recipients: n, Route: first.route, Remote: first.remote,
+				Reason: telemetry.ReasonExpired, Code: first.reply.Code, Status: "4.4.7",
 				Attempt: e.State.Attempts + 1, Text: "queue lifetime ended"})
 		}
 	}
@@ -102,11 +108,11 @@ func (d *Deliverer) finalize(m *tracked) {
 	}
 	if err := d.opts.Spool.MoveEntry(e, spool.Deferred); err != nil {
 		d.opts.Emit.Emit(telemetry.Event{Type: telemetry.DeliveryDeferred, QueueID: id, Err: err.Error(),
-			Text: "could not move the message to the deferred queue"})
-		d.schedule(id, wait)
+			Text: "could not move the message to the deferred queue; it is retried from the active queue"})
+		d.schedule(id, e.QState, wait)
 		return
 	}
-	d.schedule(id, wait)
+	d.schedule(id, spool.Deferred, wait)
 }
 
 // notifySender queues a delivery status notification for e's sender.

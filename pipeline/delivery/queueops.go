@@ -15,6 +15,7 @@ func (d *Deliverer) Hold(id string) error {
 	}
 	err := d.opts.Spool.Hold(id)
 	d.audit(id, "hold", err)
+	d.keepScheduled(id, err)
 	return err
 }
 
@@ -35,6 +36,7 @@ func (d *Deliverer) Delete(id string) error {
 	}
 	_, err := d.opts.Spool.Delete(id)
 	d.audit(id, "delete", err)
+	d.keepScheduled(id, err)
 	return err
 }
 
@@ -78,6 +80,17 @@ func (d *Deliverer) quiet(id string) error {
 		delete(d.timers, id)
 	}
 	return nil
+}
+
+// keepScheduled gives a deferred message its retry back when an operator
+// action on it failed after quiet cancelled the timer.
+func (d *Deliverer) keepScheduled(id string, err error) {
+	if err == nil || !spool.ValidID(id) {
+		return
+	}
+	if _, e := d.opts.Spool.Load(spool.Deferred, id); e == nil {
+		d.schedule(id, spool.Deferred, d.cfg.Load().Retry.Initial)
+	}
 }
 
 func (d *Deliverer) audit(id, action string, err error) {

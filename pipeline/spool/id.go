@@ -13,9 +13,14 @@ const crockford = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 // IDLen is the length of a queue ID.
 const IDLen = 16
 
-// IDs makes queue IDs: 10 characters of microseconds since the epoch (they
-// sort by arrival) and 6 of a per-process counter started at a random value
-// (unique among arrivals in the same microsecond and across restarts).
+// timeChars is how many leading characters of an ID encode its time.
+const timeChars = 11
+
+// IDs makes queue IDs: 11 characters of microseconds since the epoch (55
+// bits: they sort by arrival for the next thousand years) and 5 of a
+// per-process counter started at a random value (unique among arrivals in
+// the same microsecond; a spool has one owner, so no other process makes
+// IDs for it at the same time).
 type IDs struct {
 	seq atomic.Uint32
 }
@@ -33,12 +38,12 @@ func NewIDs() *IDs {
 func (g *IDs) New() string {
 	var b [IDLen]byte
 	t := uint64(time.Now().UnixMicro())
-	for i := 9; i >= 0; i-- {
+	for i := timeChars - 1; i >= 0; i-- {
 		b[i] = crockford[t&31]
 		t >>= 5
 	}
 	n := g.seq.Add(1)
-	for i := IDLen - 1; i >= 10; i-- {
+	for i := IDLen - 1; i >= timeChars; i-- {
 		b[i] = crockford[n&31]
 		n >>= 5
 	}
