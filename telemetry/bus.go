@@ -85,8 +85,14 @@ type Subscription struct {
 // time, from the subscription's own goroutine; more tells it whether other
 // events are already waiting (so it can batch writes). buffer bounds how
 // many events may wait; beyond it events are dropped and counted under
-// channel.
+// channel. A buffer below 1 is taken as 1: the subscription announces its
+// drops (ChannelDropping) from its own goroutine, and on an unbuffered
+// channel that announcement would be dropped by the channel itself and
+// announced again after the next event, without end.
 func (b *Bus) Subscribe(channel string, buffer int, handle func(ev Event, more bool)) *Subscription {
+	if buffer < 1 {
+		buffer = 1
+	}
 	s := &Subscription{
 		bus:     b,
 		channel: channel,

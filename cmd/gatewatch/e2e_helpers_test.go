@@ -52,16 +52,15 @@ func TestMain(m *testing.M) {
 // gwProc is a gateway process started by a test, on free loopback ports,
 // in a temporary working directory.
 type gwProc struct {
-	t         testing.TB
-	dir       string
-	cfgPath   string
-	SMTP      string
-	Admin     string
-	cmd       *exec.Cmd
-	logPath   string
-	mu        sync.Mutex
-	waitErr   chan error
-	restarted int
+	t       testing.TB
+	dir     string
+	cfgPath string
+	SMTP    string
+	Admin   string
+	cmd     *exec.Cmd
+	logPath string
+	mu      sync.Mutex
+	waitErr chan error
 }
 
 // gwVars fill a config template: {{.SMTP}} {{.Admin}} {{.Dir}} and any

@@ -87,7 +87,7 @@ func start(l *loaded, path string, stderr io.Writer) (*gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	gw.spool.OnQueued(gw.delivery.Enqueue)
+	gw.spool.OnQueued(gw.delivery.EnqueueEntry)
 	scanner := pipeline.NewScanner(bus, pipeline.StrictPolicy{})
 	gw.receiver, err = smtpin.New(cfg.SMTP, gw.spool, scanner, bus)
 	if err != nil {

@@ -562,7 +562,7 @@ func TestStartSchedulesFromSpool(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.sp.OnQueued(e.d.Enqueue)
+	e.sp.OnQueued(e.d.EnqueueEntry)
 	e.d.Start(readyIDs, deferredIDs)
 
 	e.waitGone(ready)

@@ -41,9 +41,12 @@ type Deliverer struct {
 }
 
 // queued names a message waiting to be dispatched, and where it waits.
+// entry is set when the spool handed the message over just after writing
+// it, so it need not be read back.
 type queued struct {
 	id    string
 	state spool.QState
+	entry *spool.Entry
 }
 
 // dispatchers is how many goroutines load and route messages; delivery
@@ -74,7 +77,7 @@ func (d *Deliverer) Start(ready, deferred []string) {
 		go d.dispatchLoop()
 	}
 	for _, id := range ready {
-		d.ready.push(queued{id, spool.Incoming})
+		d.ready.push(queued{id: id, state: spool.Incoming})
 	}
 	for _, id := range deferred {
 		e, err := d.opts.Spool.Load(spool.Deferred, id)
@@ -85,8 +88,13 @@ func (d *Deliverer) Start(ready, deferred []string) {
 	}
 }
 
-// Enqueue is told about each message that became durable in incoming.
-func (d *Deliverer) Enqueue(id string) { d.ready.push(queued{id, spool.Incoming}) }
+// Enqueue is told about a message put in incoming (by an operator's release).
+func (d *Deliverer) Enqueue(id string) { d.ready.push(queued{id: id, state: spool.Incoming}) }
+
+// EnqueueEntry is the spool's hook: a message just became durable.
+func (d *Deliverer) EnqueueEntry(e *spool.Entry) {
+	d.ready.push(queued{id: e.Meta.ID, state: e.QState, entry: e})
+}
 
 // Reload puts a new routing table and retry schedule in force. Messages
 // routed before keep their pools until those drain.
@@ -172,7 +180,10 @@ func (d *Deliverer) dispatch(q queued) {
 	d.inflight[q.id] = true
 	d.mu.Unlock()
 
-	e, err := d.opts.Spool.Load(q.state, q.id)
+	e, err := q.entry, error(nil)
+	if e == nil {
+		e, err = d.opts.Spool.Load(q.state, q.id)
+	}
 	if err == nil {
 		err = d.opts.Spool.MoveEntry(e, spool.Active)
 	}
@@ -261,7 +272,7 @@ func (d *Deliverer) schedule(id string, from spool.QState, wait time.Duration) {
 		d.mu.Lock()
 		delete(d.timers, id)
 		d.mu.Unlock()
-		d.ready.push(queued{id, from})
+		d.ready.push(queued{id: id, state: from})
 	})
 }
 

@@ -519,7 +519,7 @@ func openEnv(t testing.TB, cfg Config) *env {
 		t.Fatalf("New: %v", err)
 	}
 	t.Cleanup(d.Stop)
-	sp.OnQueued(d.Enqueue)
+	sp.OnQueued(d.EnqueueEntry)
 	return &env{t: t, sp: sp, st: st, rec: rec, d: d}
 }
 

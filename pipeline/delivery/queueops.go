@@ -60,7 +60,7 @@ func (d *Deliverer) Flush(id string) (int, error) {
 		}
 		d.mu.Unlock()
 		if t != nil {
-			d.ready.push(queued{i, spool.Deferred})
+			d.ready.push(queued{id: i, state: spool.Deferred})
 			n++
 		}
 	}

@@ -251,7 +251,9 @@ func (p *pool) connect() (*outConn, error) {
 var errTLSFailed = errors.New("STARTTLS failed")
 
 func (p *pool) dial(addr string, wantTLS bool, t Timeouts) (*outConn, error) {
-	raw, err := net.DialTimeout("tcp", addr, t.Connect)
+	// No TCP keep-alive: command timeouts end dead transactions and the idle
+	// timeout closes kept connections.
+	raw, err := (&net.Dialer{Timeout: t.Connect, KeepAlive: -1}).Dial("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", addr, err)
 	}

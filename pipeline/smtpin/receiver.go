@@ -75,7 +75,9 @@ func (r *Receiver) openListeners(addrs []string) (map[string]net.Listener, error
 		if _, ok := r.listeners[a]; ok {
 			continue
 		}
-		l, err := net.Listen("tcp", a)
+		// No TCP keep-alive: the per-phase timeouts already end dead
+		// sessions, and the option costs system calls on every accept.
+		l, err := (&net.ListenConfig{KeepAlive: -1}).Listen(context.Background(), "tcp", a)
 		if err != nil {
 			for _, o := range opened {
 				o.Close()

@@ -203,7 +203,7 @@ func TestCommitFailsWhenDirSyncFails(t *testing.T) {
 	e.sp.syncer.dir = bad
 	defer func() { e.sp.syncer.dir = good }()
 	called := false
-	e.sp.OnQueued(func(string) { called = true })
+	e.sp.OnQueued(func(*Entry) { called = true })
 
 	id := e.sp.NewID()
 	d, err := e.sp.NewDraft(id, 1)

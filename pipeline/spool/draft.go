@@ -40,11 +40,17 @@ func (s *Spool) NewDraft(id string, rcpts int) (*Draft, error) {
 	if rcpts < 1 || rcpts > maxRecipents {
 		return nil, fmt.Errorf("recipient count %d out of range", rcpts)
 	}
-	f, err := os.OpenFile(filepath.Join(s.dir, tmpDir, id), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o640)
+	f, err := openFile(filepath.Join(s.dir, tmpDir, id), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o640)
 	if err != nil {
 		return nil, fmt.Errorf("create spool draft: %w", err)
 	}
-	d := &Draft{s: s, id: id, rcpts: rcpts, f: f, w: bufio.NewWriterSize(f, 64<<10), crc: crc32.New(castagnoli)}
+	w, _ := s.writers.Get().(*bufio.Writer)
+	if w == nil {
+		w = bufio.NewWriterSize(f, 32<<10)
+	} else {
+		w.Reset(f)
+	}
+	d := &Draft{s: s, id: id, rcpts: rcpts, f: f, w: w, crc: crc32.New(castagnoli)}
 	// Line 1 is a placeholder until Commit; line 2 starts all pending.
 	st := State{Rcpts: make([]byte, rcpts)}
 	for i := range st.Rcpts {
@@ -68,7 +74,7 @@ func (d *Draft) contentOffset() int64 { return int64(headLen + mutableLen(d.rcpt
 
 // Write appends content.
 func (d *Draft) Write(p []byte) (int, error) {
-	if d.done {
+	if d.done || d.w == nil {
 		return 0, fmt.Errorf("spool draft %s: write after content end", d.id)
 	}
 	n, err := d.w.Write(p)
@@ -83,6 +89,9 @@ func (d *Draft) Write(p []byte) (int, error) {
 // EndContent marks the end of the content and makes it readable through
 // ReadAt and Size.
 func (d *Draft) EndContent() error {
+	if d.w == nil {
+		return fmt.Errorf("spool draft %s is closed", d.id)
+	}
 	d.done = true
 	if err := d.w.Flush(); err != nil {
 		return fmt.Errorf("write spool draft: %w", err)
@@ -152,7 +161,8 @@ func (d *Draft) Commit(meta *pipeline.Meta) error {
 		return fmt.Errorf("close spool file: %w", err)
 	}
 	d.closed = true
-	if err := os.Rename(filepath.Join(d.s.dir, tmpDir, d.id), d.s.path(Incoming, d.id)); err != nil {
+	d.release()
+	if err := rename(filepath.Join(d.s.dir, tmpDir, d.id), d.s.path(Incoming, d.id)); err != nil {
 		d.Abort()
 		return fmt.Errorf("queue spool file: %w", err)
 	}
@@ -166,7 +176,12 @@ func (d *Draft) Commit(meta *pipeline.Meta) error {
 	d.s.emit.Emit(telemetry.Event{Type: telemetry.MessageQueued, QueueID: d.id, Sender: meta.Envelope.From,
 		Recipients: d.rcpts, Size: d.n, Duration: time.Since(start)})
 	if d.s.onQueued != nil {
-		d.s.onQueued(d.id)
+		st := State{Rcpts: make([]byte, d.rcpts)}
+		for i := range st.Rcpts {
+			st.Rcpts[i] = RcptPending
+		}
+		d.s.onQueued(&Entry{Meta: *meta, State: st, QState: Incoming, path: d.s.path(Incoming, d.id),
+			contentOff: d.contentOffset(), contentLen: d.n})
 	}
 	return nil
 }
@@ -177,5 +192,15 @@ func (d *Draft) Abort() {
 		d.closed = true
 		d.f.Close()
 	}
+	d.release()
 	_ = os.Remove(filepath.Join(d.s.dir, tmpDir, d.id))
+}
+
+// release gives the draft's write buffer back for the next message.
+func (d *Draft) release() {
+	if d.w != nil {
+		d.w.Reset(nil)
+		d.s.writers.Put(d.w)
+		d.w = nil
+	}
 }

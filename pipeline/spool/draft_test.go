@@ -34,9 +34,11 @@ func TestDraftCommitRoundTrip(t *testing.T) {
 			e := newEnv(t)
 			var mu sync.Mutex
 			var queued []string
-			e.sp.OnQueued(func(id string) {
+			var entries []*Entry
+			e.sp.OnQueued(func(en *Entry) {
 				mu.Lock()
-				queued = append(queued, id)
+				queued = append(queued, en.Meta.ID)
+				entries = append(entries, en)
 				mu.Unlock()
 			})
 			content := testContent(tc.size)
@@ -142,6 +144,22 @@ func TestDraftCommitRoundTrip(t *testing.T) {
 			mu.Lock()
 			if !slices.Equal(queued, []string{id}) {
 				t.Errorf("OnQueued saw %v, want [%s]", queued, id)
+			}
+			// The entry handed over is as good as one loaded from disk.
+			if len(entries) == 1 {
+				en := entries[0]
+				if en.QState != Incoming || !reflect.DeepEqual(en.Meta, *meta) || string(en.State.Rcpts) != strings.Repeat("P", tc.rcpts) {
+					t.Errorf("handed-over entry = %+v", en)
+				}
+				c, err := en.OpenContent()
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, _ := io.ReadAll(c)
+				c.Close()
+				if !bytes.Equal(got, content) {
+					t.Error("handed-over entry reads different content")
+				}
 			}
 			mu.Unlock()
 			evs := e.rec.ofType(telemetry.MessageQueued)
@@ -337,9 +355,9 @@ func TestConcurrentCommits(t *testing.T) {
 	const n = 40
 	var mu sync.Mutex
 	seen := map[string]int{}
-	e.sp.OnQueued(func(id string) {
+	e.sp.OnQueued(func(en *Entry) {
 		mu.Lock()
-		seen[id]++
+		seen[en.Meta.ID]++
 		mu.Unlock()
 	})
 	ids := make([]string, n)

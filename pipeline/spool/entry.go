@@ -65,7 +65,7 @@ func (s *Spool) Find(id string) (*Entry, error) {
 // ReadFile parses a spool file. With verify, the checksum over content and
 // meta is checked too (it reads the whole file).
 func ReadFile(path string, verify bool) (*Entry, error) {
-	f, err := os.Open(path)
+	f, err := openFile(path, os.O_RDONLY, 0)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%s: %w", path, ErrNotFound)
 	}
@@ -140,7 +140,7 @@ func parse(r io.ReaderAt, size int64, verify bool) (*Entry, error) {
 
 // OpenContent opens the message content for reading. The caller closes it.
 func (e *Entry) OpenContent() (*Content, error) {
-	f, err := os.Open(e.path)
+	f, err := openFile(e.path, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open spool content: %w", err)
 	}
@@ -167,7 +167,7 @@ func (s *Spool) SaveState(e *Entry, durable bool) error {
 			return fmt.Errorf("save state of %s: bad recipient status %q", e.Meta.ID, c)
 		}
 	}
-	f, err := os.OpenFile(s.path(e.QState, e.Meta.ID), os.O_WRONLY, 0)
+	f, err := openFile(s.path(e.QState, e.Meta.ID), os.O_WRONLY, 0)
 	if err != nil {
 		return fmt.Errorf("save state of %s: %w", e.Meta.ID, err)
 	}

@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/gatewatch/gatewatch/telemetry"
@@ -55,7 +56,8 @@ type Spool struct {
 	ids      *IDs
 	emit     telemetry.Emitter
 	stats    *stats.Stats
-	onQueued func(id string)
+	onQueued func(*Entry)
+	writers  sync.Pool // *bufio.Writer for drafts: a message is written through one
 }
 
 // Open opens (creating if needed) the spool in cfg.Dir for the one gateway
@@ -110,8 +112,9 @@ func InUse(dir string) bool {
 }
 
 // OnQueued sets the function told about every message that becomes durable
-// (delivery's enqueue). Set it before the first Commit.
-func (s *Spool) OnQueued(fn func(id string)) { s.onQueued = fn }
+// (delivery's enqueue); it gets the message as a loaded entry, so delivery
+// need not read back what was just written. Set it before the first Commit.
+func (s *Spool) OnQueued(fn func(*Entry)) { s.onQueued = fn }
 
 // NewID returns a fresh queue ID.
 func (s *Spool) NewID() string { return s.ids.New() }
@@ -138,7 +141,7 @@ func (s *Spool) Move(id string, from, to QState) error {
 	if !ValidID(id) {
 		return fmt.Errorf("invalid queue ID %q", id)
 	}
-	if err := os.Rename(s.path(from, id), s.path(to, id)); err != nil {
+	if err := rename(s.path(from, id), s.path(to, id)); err != nil {
 		return fmt.Errorf("move %s from %s to %s: %w", id, from, to, err)
 	}
 	s.gauge(from, -1)
@@ -171,7 +174,7 @@ func (s *Spool) gauge(st QState, d int64) {
 
 // quarantineCorrupt moves a damaged file aside and says so.
 func (s *Spool) quarantineCorrupt(id string, from QState, cause error) {
-	if err := os.Rename(s.path(from, id), s.path(Corrupt, id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := rename(s.path(from, id), s.path(Corrupt, id)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		cause = fmt.Errorf("%w (and moving it aside failed: %v)", cause, err)
 	} else if err == nil {
 		s.gauge(from, -1)
@@ -219,7 +222,7 @@ func (s *Spool) Recover() (ready, deferred []string, err error) {
 		return nil, nil, err
 	}
 	for _, id := range active {
-		if err := os.Rename(s.path(Active, id), s.path(Incoming, id)); err != nil {
+		if err := rename(s.path(Active, id), s.path(Incoming, id)); err != nil {
 			return nil, nil, fmt.Errorf("requeue %s: %w", id, err)
 		}
 	}
