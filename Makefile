@@ -14,7 +14,7 @@ PEER_CMDS := /usr/sbin/postfix /usr/sbin/smtp-sink /usr/sbin/smtp-source /usr/bi
              /usr/bin/smilint /usr/sbin/syslog-ng /usr/sbin/clamd /usr/sbin/unbound \
              /usr/bin/dig /usr/bin/nc
 
-.PHONY: all build run test test-unit lint bench deps fuzz clean
+.PHONY: all build run test test-unit lint bench docs deps fuzz clean
 
 all: build
 
@@ -46,6 +46,24 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); [ -z "$$out" ] || { echo "gofmt:"; echo "$$out"; exit 1; }
 	$(GO) vet $(PKGS)
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 $(PKGS)
+
+# bench runs the whole-system comparison (gatewatch vs a Postfix relay vs
+# smtp-source straight into smtp-sink, same load, same run), the idle
+# connection memory, the telemetry spine cost and the component benchmarks.
+bench: deps
+	$(GO) test -run XXX -bench 'Relay|IdleConnections' -benchtime 1x -timeout 60m ./internal/bench/
+	$(GO) test -run XXX -bench TelemetrySpine -benchtime 5000x ./internal/bench/
+	$(GO) test -run XXX -bench . -benchmem ./pipeline/spool/ ./telemetry/
+
+# fuzz runs every fuzz target for FUZZTIME each.
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run XXX -fuzz FuzzSession -fuzztime $(FUZZTIME) ./pipeline/smtpin/
+	$(GO) test -run XXX -fuzz FuzzParse -fuzztime $(FUZZTIME) ./pipeline/spool/
+
+# docs rewrites the generated parts of the README (event catalog, statistics).
+docs: build
+	@awk -v gen="$$($(BIN) catalog)" '/<!-- BEGIN GENERATED: catalog -->/{print; print gen; skip=1; next} /<!-- END GENERATED: catalog -->/{skip=0} !skip' README.md > README.md.tmp && mv README.md.tmp README.md
 
 clean:
 	rm -rf bin var

@@ -20,6 +20,8 @@ type Emitter interface {
 // blocks the mail path.
 type Bus struct {
 	stats *stats.Stats
+	specs  [typeEnd]Spec // the catalog, copied once: Emit is on the mail path
+	counts [typeEnd]*stats.Counter
 	subs  atomic.Pointer[[]*Subscription]
 	mu    sync.Mutex // serialises Subscribe/Close
 }
@@ -27,6 +29,10 @@ type Bus struct {
 // NewBus creates a bus that updates st.
 func NewBus(st *stats.Stats) *Bus {
 	b := &Bus{stats: st}
+	for _, t := range Types() {
+		b.specs[t] = t.Spec()
+		b.counts[t] = st.Events.With(b.specs[t].Name)
+	}
 	b.subs.Store(&[]*Subscription{})
 	return b
 }
@@ -56,8 +62,14 @@ func (b *Bus) Emit(ev Event) {
 	if ev.Time.IsZero() {
 		ev.Time = time.Now()
 	}
-	spec := ev.Type.Spec()
-	b.stats.Events.With(spec.Name).Inc()
+	var spec Spec
+	if ev.Type.Valid() {
+		spec = b.specs[ev.Type]
+		b.counts[ev.Type].Inc()
+	} else {
+		spec = ev.Type.Spec() // the "unknown" entry: counted, not lost
+		b.stats.Events.With(spec.Name).Inc()
+	}
 	if spec.apply != nil {
 		spec.apply(b.stats, &ev)
 	}
@@ -71,6 +83,7 @@ func (b *Bus) Emit(ev Event) {
 type Subscription struct {
 	bus     *Bus
 	channel string
+	wants   func(Type) bool // nil: every event
 	ch      chan Event
 	handle  func(ev Event, more bool)
 	dropped *stats.Counter
@@ -90,12 +103,19 @@ type Subscription struct {
 // channel that announcement would be dropped by the channel itself and
 // announced again after the next event, without end.
 func (b *Bus) Subscribe(channel string, buffer int, handle func(ev Event, more bool)) *Subscription {
+	return b.SubscribeSome(channel, buffer, nil, handle)
+}
+
+// SubscribeSome is Subscribe for a channel that takes only the event types
+// wants accepts: the others never occupy its buffer or wake its goroutine.
+func (b *Bus) SubscribeSome(channel string, buffer int, wants func(Type) bool, handle func(ev Event, more bool)) *Subscription {
 	if buffer < 1 {
 		buffer = 1
 	}
 	s := &Subscription{
 		bus:     b,
 		channel: channel,
+		wants:   wants,
 		ch:      make(chan Event, buffer),
 		handle:  handle,
 		dropped: b.stats.EventsDropped.With(channel),
@@ -112,7 +132,7 @@ func (b *Bus) Subscribe(channel string, buffer int, handle func(ev Event, more b
 }
 
 func (s *Subscription) offer(ev Event) {
-	if s.closed.Load() {
+	if s.closed.Load() || s.wants != nil && !s.wants(ev.Type) {
 		return
 	}
 	select {

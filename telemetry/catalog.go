@@ -101,14 +101,14 @@ func specOf(t Type) Spec {
 			Description: "A reload was refused; the previous configuration stays in force.",
 			apply:       func(s *stats.Stats, _ *Event) { s.ConfigReloads.With("failure").Inc() }}
 	case SessionOpened:
-		return Spec{Name: "session.opened", CEFName: "SMTP session opened", Severity: 1, Level: LevelInfo,
+		return Spec{Name: "session.opened", CEFName: "SMTP session opened", Severity: 1, Level: LevelDebug,
 			Description: "An SMTP client connected and was greeted.",
 			apply: func(s *stats.Stats, _ *Event) {
 				s.IncomingConnectionsTotal.Inc()
 				s.IncomingConnectionsMax.Observe(s.IncomingConnections.Add(1))
 			}}
 	case SessionClosed:
-		return Spec{Name: "session.closed", CEFName: "SMTP session closed", Severity: 1, Level: LevelInfo,
+		return Spec{Name: "session.closed", CEFName: "SMTP session closed", Severity: 1, Level: LevelDebug,
 			Description: "An SMTP session ended; Err is set when it ended on an I/O error or timeout.",
 			apply: func(s *stats.Stats, ev *Event) {
 				s.IncomingConnections.Add(-1)

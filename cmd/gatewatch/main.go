@@ -30,6 +30,7 @@ Commands:
   check-config   validate a configuration and report every problem with file, line and key
   stats          print the statistics as name=value lines (from the running gateway)
   queue          list | show ID | flush [ID] | hold ID | release ID | delete ID
+  catalog        print the event catalog and the statistics (Markdown)
   version        print the version
   help           print this text
 
@@ -63,6 +64,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdStats(args, stdout, stderr)
 	case "queue":
 		return cmdQueue(args, stdout, stderr)
+	case "catalog":
+		writeReference(stdout)
+		return exitOK
 	case "version":
 		fmt.Fprintf(stdout, "gatewatch %s\n", version)
 		return exitOK

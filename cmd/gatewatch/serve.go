@@ -73,7 +73,7 @@ func start(l *loaded, path string, stderr io.Writer) (*gateway, error) {
 		return nil, err
 	}
 	gw := &gateway{path: path, cfg: cfg, bus: bus, log: logger}
-	gw.logSub = bus.Subscribe("log", logBuffer, logger.Handle)
+	gw.logSub = bus.SubscribeSome("log", logBuffer, logger.Wants, logger.Handle)
 
 	gw.spool, err = spool.Open(cfg.Spool, bus, st)
 	if err != nil {

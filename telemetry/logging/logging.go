@@ -117,6 +117,10 @@ func (l *Logger) message(lvl zerolog.Level, msg string, kv []string) {
 	l.Flush()
 }
 
+// Wants reports whether events of type t are logged at the configured
+// level; the log channel subscribes only to those.
+func (l *Logger) Wants(t telemetry.Type) bool { return t.Spec().Level >= l.level }
+
 // Handle is the event channel's handler: one line per event at or above
 // the configured level.
 func (l *Logger) Handle(ev telemetry.Event, more bool) {

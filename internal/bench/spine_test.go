@@ -1,0 +1,150 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/gatewatch/gatewatch/pipeline"
+	"github.com/gatewatch/gatewatch/pipeline/delivery"
+	"github.com/gatewatch/gatewatch/pipeline/smtpin"
+	"github.com/gatewatch/gatewatch/pipeline/spool"
+	"github.com/gatewatch/gatewatch/telemetry"
+	"github.com/gatewatch/gatewatch/telemetry/logging"
+)
+
+// counting is the emitter of the "telemetry off" run: it only notices
+// deliveries, so the benchmark knows when it is done.
+type counting struct{ sent atomic.Int64 }
+
+func (c *counting) Emit(ev telemetry.Event) {
+	if ev.Type == telemetry.DeliverySent {
+		c.sent.Add(1)
+	}
+}
+
+// BenchmarkTelemetrySpine relays messages in process (receiver, spool,
+// delivery to a directory) with the whole telemetry spine (bus, stats,
+// JSON log channel) and with a bare emitter, and reports what the spine
+// costs per message. The spool is on /dev/shm when there is one, so that
+// fsync does not drown the CPU cost being measured.
+func BenchmarkTelemetrySpine(b *testing.B) {
+	var perMsg [2]float64
+	for i, on := range []bool{false, true} {
+		name := "off"
+		if on {
+			name = "on"
+		}
+		b.Run("telemetry="+name, func(b *testing.B) {
+			perMsg[i] = relayInProcess(b, on)
+		})
+	}
+	if perMsg[0] > 0 && perMsg[1] > 0 {
+		fmt.Fprintf(os.Stderr, "\ntelemetry spine: %.1f µs/message with, %.1f µs without: %+.1f%%\n\n",
+			perMsg[1]/1e3, perMsg[0]/1e3, 100*(perMsg[1]/perMsg[0]-1))
+	}
+}
+
+func relayInProcess(b *testing.B, telemetryOn bool) float64 {
+	base := b.TempDir()
+	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+		d, err := os.MkdirTemp("/dev/shm", "gatewatch-bench-")
+		if err == nil {
+			base = d
+			b.Cleanup(func() { os.RemoveAll(d) })
+		}
+	}
+	var emit telemetry.Emitter
+	cnt := &counting{}
+	st := telemetry.NewStats("log")
+	delivered := func() int64 { return cnt.sent.Load() }
+	if telemetryOn {
+		bus := telemetry.NewBus(st)
+		lg, err := logging.New(logging.Config{Level: "info", Format: "json"}, io.Discard)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sub := bus.SubscribeSome("log", 8192, lg.Wants, lg.Handle)
+		b.Cleanup(sub.Close)
+		emit = bus
+		delivered = func() int64 { return int64(st.SentMessages.Load()) }
+	} else {
+		emit = cnt
+	}
+	sp, err := spool.Open(spool.Config{Dir: base + "/spool"}, emit, st)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { sp.Close() })
+	dcfg := delivery.Config{Concurrency: 4,
+		Routes:   []delivery.Route{{Name: "out", Match: "*", To: "dir://" + base + "/out"}},
+		Retry:    delivery.Retry{Initial: time.Second, Max: time.Minute, Lifetime: time.Hour, RouteDown: time.Second},
+		Timeouts: delivery.Timeouts{Connect: time.Second, Command: time.Minute, Data: time.Minute, Idle: time.Second}}
+	dl, err := delivery.New(dcfg, delivery.Options{Hostname: "gw.bench.invalid", Spool: sp, Emit: emit, Stats: st})
+	if err != nil {
+		b.Fatal(err)
+	}
+	sp.OnQueued(dl.EnqueueEntry)
+	dl.Start(nil, nil)
+	b.Cleanup(dl.Stop)
+	rcfg := smtpin.Config{Listen: []string{"127.0.0.1:0"}, Hostname: "gw.bench.invalid", RelayNetworks: []string{"127.0.0.0/8"},
+		Limits: smtpin.Limits{MaxConnections: 100, MaxConnectionsPerIP: 100, MaxMessageSize: 1 << 20, MaxRecipients: 10,
+			MaxMessagesPerSession: 1 << 30, MaxLineLength: 4096, MaxHeaderSize: 64 << 10, MaxHops: 50},
+		Timeouts: smtpin.Timeouts{Command: time.Minute, Data: time.Minute, Write: time.Minute}}
+	rc, err := smtpin.New(rcfg, sp, pipeline.NewScanner(emit, pipeline.StrictPolicy{}), emit)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := rc.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = rc.Shutdown(b.Context()) })
+	addr := rc.Addrs()[0].String()
+	body := "From: a@example.org\r\nTo: b@example.test\r\nSubject: bench\r\n\r\n" + strings.Repeat("0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuv\r\n", 72)
+
+	const conns = 8
+	var next atomic.Int64
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := 0; w < conns; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			nc, err := net.Dial("tcp", addr)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			c := smtp.NewClient(nc)
+			defer c.Close()
+			for next.Add(1) <= int64(b.N) {
+				if err := c.SendMail("a@example.org", []string{"b@example.test"}, strings.NewReader(body)); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	deadline := time.Now().Add(5 * time.Minute)
+	for delivered() < int64(b.N) {
+		if time.Now().After(deadline) {
+			b.Fatalf("delivered %d of %d", delivered(), b.N)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	per := float64(elapsed.Nanoseconds()) / float64(b.N)
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "msg/s")
+	return per
+}
