@@ -33,6 +33,7 @@ func (s *Scanner) Scan(ctx context.Context, m *Message) Decision {
 		if err != nil {
 			v.Status = "error"
 			v.Suggest = ActionTempFail
+			ev.Text = v.Status
 			ev.Err = err.Error()
 			errs = append(errs, fmt.Errorf("stage %s: %w", v.Stage, err))
 		}
@@ -50,6 +51,9 @@ type StrictPolicy struct{}
 // Decide implements Policy.
 func (StrictPolicy) Decide(m *Message, stageErrs []error) Decision {
 	worst := ActionAccept
+	if len(stageErrs) > 0 {
+		worst = ActionTempFail // whatever the verdicts say, a stage did not decide
+	}
 	var by Verdict
 	for _, v := range m.Verdicts {
 		if severity(v.Suggest) > severity(worst) {

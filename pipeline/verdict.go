@@ -30,7 +30,12 @@ func (a Action) String() string {
 }
 
 // MarshalText writes the action's name, for the spool and the logs.
-func (a Action) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
+func (a Action) MarshalText() ([]byte, error) {
+	if a > ActionDiscard {
+		return nil, fmt.Errorf("unknown action %d", uint8(a))
+	}
+	return []byte(a.String()), nil
+}
 
 // UnmarshalText reads an action's name.
 func (a *Action) UnmarshalText(b []byte) error {

@@ -19,11 +19,11 @@ type Emitter interface {
 // for that channel only, and the drop is counted: a slow consumer never
 // blocks the mail path.
 type Bus struct {
-	stats *stats.Stats
+	stats  *stats.Stats
 	specs  [typeEnd]Spec // the catalog, copied once: Emit is on the mail path
 	counts [typeEnd]*stats.Counter
-	subs  atomic.Pointer[[]*Subscription]
-	mu    sync.Mutex // serialises Subscribe/Close
+	subs   atomic.Pointer[[]*Subscription]
+	mu     sync.Mutex // serialises Subscribe/Close
 }
 
 // NewBus creates a bus that updates st.
@@ -71,7 +71,7 @@ func (b *Bus) Emit(ev Event) {
 		b.stats.Events.With(spec.Name).Inc()
 	}
 	if spec.apply != nil {
-		spec.apply(b.stats, &ev)
+		spec.apply(b.stats, ev)
 	}
 	for _, s := range *b.subs.Load() {
 		s.offer(ev)

@@ -54,7 +54,7 @@ type Spec struct {
 	Level       Level  // log level
 	Trap        bool   // also sent as an SNMP notification
 	Description string // one line for the README's event catalog
-	apply       func(*stats.Stats, *Event)
+	apply       func(*stats.Stats, Event)
 }
 
 // Types lists every event type in catalog order.
@@ -95,22 +95,22 @@ func specOf(t Type) Spec {
 	case ConfigReloaded:
 		return Spec{Name: "config.reloaded", CEFName: "Configuration reloaded", Severity: 3, Level: LevelInfo, Trap: true,
 			Description: "A new configuration was loaded, validated and put in force.",
-			apply:       func(s *stats.Stats, _ *Event) { s.ConfigReloads.With("success").Inc() }}
+			apply:       func(s *stats.Stats, _ Event) { s.ConfigReloads.With("success").Inc() }}
 	case ConfigReloadFailed:
 		return Spec{Name: "config.reload_failed", CEFName: "Configuration reload failed", Severity: 7, Level: LevelError, Trap: true,
 			Description: "A reload was refused; the previous configuration stays in force.",
-			apply:       func(s *stats.Stats, _ *Event) { s.ConfigReloads.With("failure").Inc() }}
+			apply:       func(s *stats.Stats, _ Event) { s.ConfigReloads.With("failure").Inc() }}
 	case SessionOpened:
 		return Spec{Name: "session.opened", CEFName: "SMTP session opened", Severity: 1, Level: LevelDebug,
 			Description: "An SMTP client connected and was greeted.",
-			apply: func(s *stats.Stats, _ *Event) {
+			apply: func(s *stats.Stats, _ Event) {
 				s.IncomingConnectionsTotal.Inc()
 				s.IncomingConnectionsMax.Observe(s.IncomingConnections.Add(1))
 			}}
 	case SessionClosed:
 		return Spec{Name: "session.closed", CEFName: "SMTP session closed", Severity: 1, Level: LevelDebug,
 			Description: "An SMTP session ended; Err is set when it ended on an I/O error or timeout.",
-			apply: func(s *stats.Stats, ev *Event) {
+			apply: func(s *stats.Stats, ev Event) {
 				s.IncomingConnections.Add(-1)
 				s.SessionDuration.Observe(ev.Duration)
 				if ev.Err != "" {
@@ -120,11 +120,11 @@ func specOf(t Type) Spec {
 	case SessionRefused:
 		return Spec{Name: "session.refused", CEFName: "SMTP connection refused", Severity: 4, Level: LevelWarn,
 			Description: "A connection was refused before the greeting (blocked client, connection limits).",
-			apply:       func(s *stats.Stats, ev *Event) { s.Refused.With(string(ev.Reason)).Inc() }}
+			apply:       func(s *stats.Stats, ev Event) { s.Refused.With(string(ev.Reason)).Inc() }}
 	case MessageRefused:
 		return Spec{Name: "message.refused", CEFName: "Message refused", Severity: 5, Level: LevelInfo,
 			Description: "A sender, recipient or message was refused with a 4xx/5xx reply; Reason says why.",
-			apply: func(s *stats.Stats, ev *Event) {
+			apply: func(s *stats.Stats, ev Event) {
 				s.Refused.With(string(ev.Reason)).Inc()
 				if ev.Reason == ReasonMalformed {
 					s.MalformedMessages.Inc()
@@ -133,7 +133,7 @@ func specOf(t Type) Spec {
 	case MessageAccepted:
 		return Spec{Name: "message.accepted", CEFName: "Message accepted", Severity: 2, Level: LevelInfo,
 			Description: "A message was spooled and the client got 250 with its queue ID.",
-			apply: func(s *stats.Stats, ev *Event) {
+			apply: func(s *stats.Stats, ev Event) {
 				s.ReceivedMessages.Inc()
 				s.ReceivedBytes.Add(uint64(ev.Size))
 				s.ReceivedRecipients.Add(uint64(ev.Recipients))
@@ -141,15 +141,15 @@ func specOf(t Type) Spec {
 	case MessageQueued:
 		return Spec{Name: "message.queued", CEFName: "Message queued", Severity: 1, Level: LevelDebug,
 			Description: "A message (received, or generated such as a bounce) was made durable in the spool.",
-			apply:       func(s *stats.Stats, ev *Event) { s.SpoolWrite.Observe(ev.Duration) }}
+			apply:       func(s *stats.Stats, ev Event) { s.SpoolWrite.Observe(ev.Duration) }}
 	case ScanStageDone:
 		return Spec{Name: "scan.stage", CEFName: "Scan stage finished", Severity: 1, Level: LevelDebug,
 			Description: "A scan stage gave its verdict on a message.",
-			apply:       func(s *stats.Stats, ev *Event) { s.StageDuration.With(ev.Stage).Observe(ev.Duration) }}
+			apply:       func(s *stats.Stats, ev Event) { s.StageDuration.With(ev.Stage).Observe(ev.Duration) }}
 	case DeliverySent:
 		return Spec{Name: "delivery.sent", CEFName: "Message delivered to next hop", Severity: 2, Level: LevelInfo,
 			Description: "A next hop accepted a message for the recipients on one route.",
-			apply: func(s *stats.Stats, ev *Event) {
+			apply: func(s *stats.Stats, ev Event) {
 				s.SentMessages.Inc()
 				s.SentBytes.Add(uint64(ev.Size))
 				s.SentRecipients.Add(uint64(ev.Recipients))
@@ -161,7 +161,7 @@ func specOf(t Type) Spec {
 	case DeliveryDeferred:
 		return Spec{Name: "delivery.deferred", CEFName: "Delivery deferred", Severity: 4, Level: LevelWarn,
 			Description: "Delivery to some recipients failed temporarily; they will be retried.",
-			apply: func(s *stats.Stats, ev *Event) {
+			apply: func(s *stats.Stats, ev Event) {
 				s.DeferredRecipients.Add(uint64(ev.Recipients))
 				s.RouteDeferred.With(ev.Route).Add(uint64(ev.Recipients))
 				if ev.Duration > 0 { // zero when no transaction was tried (route known down)
@@ -172,7 +172,7 @@ func specOf(t Type) Spec {
 	case DeliveryBounced:
 		return Spec{Name: "delivery.bounced", CEFName: "Delivery failed", Severity: 6, Level: LevelWarn,
 			Description: "Delivery to some recipients failed for good (5xx, or the queue lifetime ended).",
-			apply: func(s *stats.Stats, ev *Event) {
+			apply: func(s *stats.Stats, ev Event) {
 				s.BouncedRecipients.Add(uint64(ev.Recipients))
 				s.RouteBounced.With(ev.Route).Add(uint64(ev.Recipients))
 				s.SendFailed.With(string(ev.Reason)).Inc()
@@ -184,19 +184,19 @@ func specOf(t Type) Spec {
 	case DSNGenerated:
 		return Spec{Name: "dsn.generated", CEFName: "Delivery status notification generated", Severity: 3, Level: LevelInfo,
 			Description: "A delivery status notification (RFC 3464) was queued for the envelope sender.",
-			apply:       func(s *stats.Stats, _ *Event) { s.DSNGenerated.Inc() }}
+			apply:       func(s *stats.Stats, _ Event) { s.DSNGenerated.Inc() }}
 	case RouteUnreachable:
 		return Spec{Name: "route.unreachable", CEFName: "Route unreachable", Severity: 7, Level: LevelError, Trap: true,
 			Description: "A route's next hop could not be reached; its mail is deferred until it answers.",
-			apply:       func(s *stats.Stats, ev *Event) { s.RouteUp.With(ev.Route).Set(0) }}
+			apply:       func(s *stats.Stats, ev Event) { s.RouteUp.With(ev.Route).Set(0) }}
 	case RouteRecovered:
 		return Spec{Name: "route.recovered", CEFName: "Route recovered", Severity: 3, Level: LevelInfo, Trap: true,
 			Description: "A route's next hop answers again.",
-			apply:       func(s *stats.Stats, ev *Event) { s.RouteUp.With(ev.Route).Set(1) }}
+			apply:       func(s *stats.Stats, ev Event) { s.RouteUp.With(ev.Route).Set(1) }}
 	case SpoolCorrupt:
 		return Spec{Name: "spool.corrupt", CEFName: "Spool file corrupt", Severity: 8, Level: LevelError, Trap: true,
 			Description: "A spool file could not be read back and was moved to the corrupt directory.",
-			apply:       func(s *stats.Stats, _ *Event) { s.CorruptFiles.Inc() }}
+			apply:       func(s *stats.Stats, _ Event) { s.CorruptFiles.Inc() }}
 	case QueueAdmin:
 		return Spec{Name: "queue.admin", CEFName: "Queue operation", Severity: 4, Level: LevelInfo,
 			Description: "An operator held, released, deleted or flushed queued messages."}

@@ -19,7 +19,7 @@ import (
 // Config is the log section of the configuration.
 type Config struct {
 	Level  string `yaml:"level"`  // debug, info, warn, error
-	Format string `yaml:"format"` // json, console, or auto (console on a terminal)
+	Format string `yaml:"format"` // json, console, or auto (console on a terminal; also when empty)
 }
 
 // Validate checks the section; errors name the key.
@@ -28,7 +28,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("log.level: %w", err)
 	}
 	switch c.Format {
-	case "json", "console", "auto":
+	case "json", "console", "auto", "":
 		return nil
 	}
 	return fmt.Errorf("log.format: %q is not json, console or auto", c.Format)
@@ -47,6 +47,9 @@ func parseLevel(s string) (telemetry.Level, error) {
 	}
 	return 0, fmt.Errorf("%q is not debug, info, warn or error", s)
 }
+
+// timeFormat stamps log lines to the millisecond: events come in bursts.
+const timeFormat = "2006-01-02T15:04:05.000Z07:00"
 
 // Logger writes events (and the process's own messages) to one output.
 // Writes are buffered and flushed whenever no further event is waiting, so
@@ -68,7 +71,7 @@ func New(cfg Config, w io.Writer) (*Logger, error) {
 	l := &Logger{level: lvl}
 	l.buf = bufio.NewWriterSize(w, 64<<10)
 	var out io.Writer = lockedWriter{l}
-	if cfg.Format == "console" || cfg.Format == "auto" && isTerminal(w) {
+	if cfg.Format == "console" || (cfg.Format == "auto" || cfg.Format == "") && isTerminal(w) {
 		out = zerolog.ConsoleWriter{Out: out, TimeFormat: time.RFC3339}
 	}
 	l.ev = zerolog.New(out)
@@ -126,7 +129,7 @@ func (l *Logger) Wants(t telemetry.Type) bool { return t.Spec().Level >= l.level
 func (l *Logger) Handle(ev telemetry.Event, more bool) {
 	spec := ev.Type.Spec()
 	if spec.Level >= l.level {
-		e := l.ev.WithLevel(zerologLevel(spec.Level)).Time("time", ev.Time).Str("event", spec.Name)
+		e := l.ev.WithLevel(zerologLevel(spec.Level)).Str("time", ev.Time.UTC().Format(timeFormat)).Str("event", spec.Name)
 		ev.Fields(func(f telemetry.Field) {
 			if f.Numeric {
 				e = e.Float64(f.Name, f.Num)

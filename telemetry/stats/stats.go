@@ -123,7 +123,7 @@ func New(p Presets) *Stats {
 
 	s.QueueMessages = newFamily(func() *Gauge { return new(Gauge) }, p.QueueStates)
 	s.gaugeFamily(Desc{Arc: 7, Name: "queue_messages", Label: "state", Legacy: "mta_stored_messages_current",
-		LegacyEach: "queue_messages_%s", Help: "Messages in the spool, by queue state."}, s.QueueMessages)
+		LegacyEach: "mta_stored_messages_%s", Help: "Messages in the spool, by queue state."}, s.QueueMessages)
 	s.CorruptFiles = s.counter(Desc{Arc: 8, Name: "spool_corrupt_files_total",
 		Help: "Spool files found damaged and moved aside to the corrupt directory."})
 	s.CorruptQueued = s.gauge(Desc{Arc: 9, Name: "spool_corrupt_messages",
