@@ -1,7 +1,6 @@
 package delivery
 
 import (
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -167,8 +166,4 @@ func (p *pool) report(j *job, results []rcptResult, took time.Duration) {
 		}
 		p.d.opts.Emit.Emit(ev)
 	}
-}
-
-func localError(format string, args ...any) pipeline.Reply {
-	return pipeline.Reply{Code: 451, Enhanced: [3]int{4, 3, 0}, Text: fmt.Sprintf(format, args...)}
 }

@@ -2,15 +2,10 @@ package delivery
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"strings"
 	"time"
-
-	"github.com/emersion/go-smtp"
 
 	"github.com/gatewatch/gatewatch/pipeline"
 	"github.com/gatewatch/gatewatch/telemetry"
@@ -19,10 +14,8 @@ import (
 
 // outConn is an open SMTP connection to a next hop.
 type outConn struct {
-	c      *smtp.Client
-	raw    net.Conn
+	c      *smtpClient
 	remote string
-	tls    bool
 	used   int
 }
 
@@ -30,11 +23,7 @@ func (oc *outConn) close(st *stats.Stats) {
 	if oc == nil {
 		return
 	}
-	_ = oc.raw.SetDeadline(time.Now().Add(2 * time.Second))
-	if err := oc.c.Quit(); err != nil {
-		oc.c.Close()
-	}
-	oc.raw.Close()
+	oc.c.close()
 	st.OutgoingConnections.Add(-1)
 }
 
@@ -61,14 +50,14 @@ func (p *pool) deliverSMTP(oc **outConn, j *job) []rcptResult {
 			*oc = c
 		}
 		reused := (*oc).used > 0
-		res, broken, beforeMail := p.transaction(*oc, j)
+		res, broken, unanswered := p.transaction(*oc, j)
 		if broken {
 			p.d.opts.Stats.OutgoingConnectionErrors.Inc()
 			(*oc).close(p.d.opts.Stats)
 			*oc = nil
 			// A kept connection the next hop has since dropped fails at
 			// once: that is no verdict on the message, so try afresh.
-			if reused && beforeMail && try == 0 {
+			if reused && unanswered && try == 0 {
 				continue
 			}
 		} else {
@@ -80,9 +69,9 @@ func (p *pool) deliverSMTP(oc **outConn, j *job) []rcptResult {
 }
 
 // transaction sends one message to some recipients. broken says the
-// connection is unusable afterwards; beforeMail that it broke before the
-// next hop accepted anything.
-func (p *pool) transaction(oc *outConn, j *job) (res []rcptResult, broken, beforeMail bool) {
+// connection is unusable afterwards; unanswered that it broke before the
+// next hop answered anything of this transaction.
+func (p *pool) transaction(oc *outConn, j *job) (res []rcptResult, broken, unanswered bool) {
 	e := j.msg.entry
 	env := e.Meta.Envelope
 	content, err := e.OpenContent()
@@ -93,134 +82,67 @@ func (p *pool) transaction(oc *outConn, j *job) (res []rcptResult, broken, befor
 	c := oc.c
 	size := content.Size()
 
-	if max, ok := c.MaxMessageSize(); ok && max > 0 && size > int64(max) {
+	if max := c.maxSize(); max > 0 && size > max {
 		return allResults(j, failed, pipeline.Reply{Code: 552, Enhanced: [3]int{5, 3, 4},
 			Text: fmt.Sprintf("Message of %d bytes exceeds the next hop's size limit of %d bytes", size, max)},
 			oc.remote, telemetry.ReasonMessageSize), false, false
 	}
-	if ok, _ := c.Extension("8BITMIME"); e.Meta.EightBit && !ok {
-		if res, dead := staleGreeting(c, oc, j); dead {
-			return res, true, true
-		}
+	if e.Meta.EightBit && !c.has("8BITMIME") {
 		return allResults(j, failed, pipeline.Reply{Code: 554, Enhanced: [3]int{5, 6, 3},
 			Text: "Message has 8-bit content and the next hop does not offer 8BITMIME"},
 			oc.remote, telemetry.ReasonNo8BitMIME), false, false
 	}
-	if ok, _ := c.Extension("SMTPUTF8"); env.SMTPUTF8 && !ok {
-		if res, dead := staleGreeting(c, oc, j); dead {
-			return res, true, true
-		}
+	if env.SMTPUTF8 && !c.has("SMTPUTF8") {
 		return allResults(j, failed, pipeline.Reply{Code: 553, Enhanced: [3]int{5, 6, 7},
 			Text: "Message needs SMTPUTF8 and the next hop does not offer it"},
 			oc.remote, telemetry.ReasonRejected), false, false
 	}
-	dsnOnward, _ := c.Extension("DSN")
-
-	mo := &smtp.MailOptions{Size: size, Return: smtp.DSNReturn(env.Ret), EnvelopeID: env.EnvID, UTF8: env.SMTPUTF8}
-	if err := c.Mail(env.From, mo); err != nil {
-		o, reply, reason, brk := classify(err)
-		if !brk {
-			_ = c.Reset()
-		}
-		return allResults(j, o, reply, oc.remote, reason), brk, true
+	rcpts := make([]pipeline.Recipient, len(j.rcpts))
+	for i, idx := range j.rcpts {
+		rcpts[i] = env.Recipients[idx]
 	}
-	res = make([]rcptResult, 0, len(j.rcpts))
-	var accepted []int
-	for n, idx := range j.rcpts {
-		rc := env.Recipients[idx]
-		ro := &smtp.RcptOptions{OriginalRecipientType: smtp.DSNAddressType(strings.ToUpper(rc.ORcptType)), OriginalRecipient: rc.ORcpt}
-		for _, v := range rc.Notify {
-			ro.Notify = append(ro.Notify, smtp.DSNNotify(v))
-		}
-		if rc.ORcpt != "" && rc.ORcptType == "" {
-			ro.OriginalRecipientType = smtp.DSNAddressTypeRFC822
-		}
-		err := c.Rcpt(rc.Addr, ro)
-		if err == nil {
-			accepted = append(accepted, len(res))
-			res = append(res, rcptResult{idx: idx, remote: oc.remote, route: j.route.name, onward: dsnOnward})
-			continue
-		}
-		o, reply, reason, brk := classify(err)
-		res = append(res, rcptResult{idx: idx, outcome: o, reply: reply, remote: oc.remote, route: j.route.name, reason: reason})
-		if brk {
-			for _, rest := range j.rcpts[n+1:] {
-				res = append(res, rcptResult{idx: rest, outcome: deferred, reply: reply, remote: oc.remote, route: j.route.name})
-			}
-			setOutcome(res, accepted, deferred, reply, "")
-			return res, true, len(accepted) == 0
-		}
-	}
-	if len(accepted) == 0 {
-		_ = c.Reset()
-		return res, false, false
-	}
-	w, err := c.Data()
-	if err == nil {
-		if _, err = io.Copy(w, content); err == nil {
-			var resp *smtp.DataResponse
-			resp, err = w.CloseWithResponse()
-			if err == nil {
-				ok := pipeline.Reply{Code: 250, Enhanced: [3]int{2, 0, 0}, Text: resp.StatusText}
-				setOutcome(res, accepted, delivered, ok, "")
-				return res, false, false
-			}
-		} else {
-			err = fmt.Errorf("send message content: %w", err)
-		}
-	}
-	o, reply, reason, brk := classify(err)
-	if !brk {
-		_ = c.Reset()
-	}
-	setOutcome(res, accepted, o, reply, reason)
-	return res, brk, false
-}
-
-// staleGreeting checks, before an extension's absence fails a message,
-// that the connection is alive: after RSET go-smtp's client greets again
-// on first use, and when the next hop has dropped the kept connection
-// meanwhile that greeting fails and Extension reports every extension as
-// absent. dead means the connection is unusable; res then defers j.
-func staleGreeting(c *smtp.Client, oc *outConn, j *job) (res []rcptResult, dead bool) {
-	if err := c.Noop(); err != nil {
-		return allResults(j, deferred, pipeline.Reply{Code: 451, Enhanced: [3]int{4, 4, 2},
-			Text: "Connection to next hop broke: " + err.Error()}, oc.remote, ""), true
-	}
-	return nil, false
-}
-
-func setOutcome(res []rcptResult, which []int, o outcome, reply pipeline.Reply, reason telemetry.Reason) {
-	for _, i := range which {
-		res[i].outcome, res[i].reply, res[i].reason = o, reply, reason
-	}
-}
-
-// classify maps an error of the SMTP client to an outcome. A reply from
-// the next hop decides by its class; anything else (I/O, timeout) means
-// the connection is gone and the attempt is deferred.
-func classify(err error) (outcome, pipeline.Reply, telemetry.Reason, bool) {
-	var se *smtp.SMTPError
-	if errors.As(err, &se) {
-		reply := pipeline.Reply{Code: se.Code, Enhanced: [3]int(se.EnhancedCode), Text: se.Message}
-		if se.EnhancedCode == smtp.NoEnhancedCode || se.EnhancedCode == smtp.EnhancedCodeNotSet {
-			reply.Enhanced = [3]int{se.Code / 100, 0, 0}
-		}
+	t, err := c.send(env, rcpts, content, size, e.Meta.EightBit)
+	onward := c.has("DSN")
+	res = make([]rcptResult, len(j.rcpts))
+	for i, idx := range j.rcpts {
+		r := rcptResult{idx: idx, remote: oc.remote, route: j.route.name, onward: onward}
 		switch {
-		case se.Code >= 500:
-			return failed, reply, telemetry.ReasonRejected, false
-		case se.Code >= 400:
-			// 421 means the next hop is closing the connection.
-			return deferred, reply, "", se.Code == 421
+		case t.mail.Code != 0 && t.mail.Code/100 != 2:
+			r.outcome, r.reply, r.reason = outcomeOf(t.mail)
+		case t.rcpts[i].Code != 0 && t.rcpts[i].Code/100 != 2:
+			r.outcome, r.reply, r.reason = outcomeOf(t.rcpts[i])
+		case t.data.Code != 0:
+			r.outcome, r.reply, r.reason = outcomeOf(t.data)
+		default:
+			r.outcome = deferred
+			r.reply = pipeline.Reply{Code: 451, Enhanced: [3]int{4, 4, 2}, Text: "Connection to next hop broke"}
+			if err != nil {
+				r.reply.Text += ": " + err.Error()
+			}
 		}
+		res[i] = r
 	}
-	return deferred, pipeline.Reply{Code: 451, Enhanced: [3]int{4, 4, 2}, Text: "Connection to next hop broke: " + err.Error()}, "", true
+	if err != nil || t.mail.Code == 421 {
+		return res, true, !t.answered
+	}
+	return res, false, false
+}
+
+// outcomeOf maps a reply to an outcome by its class.
+func outcomeOf(r pipeline.Reply) (outcome, pipeline.Reply, telemetry.Reason) {
+	switch r.Code / 100 {
+	case 2:
+		return delivered, r, ""
+	case 5:
+		return failed, r, telemetry.ReasonRejected
+	}
+	return deferred, r, ""
 }
 
 // connect opens a connection to the route's next hop, says EHLO and
-// upgrades to TLS when the next hop offers STARTTLS (opportunistic: the
-// certificate is not verified, and a failed upgrade falls back to a fresh
-// plaintext connection, as Postfix's "may" level does).
+// upgrades to TLS when the next hop offers STARTTLS. A failed upgrade falls
+// back to a fresh plaintext connection, and the next hop is not asked for
+// TLS again for an hour.
 func (p *pool) connect() (*outConn, error) {
 	cfg := p.d.cfg.Load()
 	st := p.d.opts.Stats
@@ -248,8 +170,6 @@ func (p *pool) connect() (*outConn, error) {
 	return nil, lastErr
 }
 
-var errTLSFailed = errors.New("STARTTLS failed")
-
 func (p *pool) dial(addr string, wantTLS bool, t Timeouts) (*outConn, error) {
 	// No TCP keep-alive: command timeouts end dead transactions and the idle
 	// timeout closes kept connections.
@@ -257,100 +177,15 @@ func (p *pool) dial(addr string, wantTLS bool, t Timeouts) (*outConn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", addr, err)
 	}
-	c := newClient(raw, t)
-	if err := c.Hello(p.d.opts.Hostname); err != nil {
-		raw.Close()
-		return nil, fmt.Errorf("greeting from %s: %w", addr, err)
-	}
-	oc := &outConn{c: c, raw: raw, remote: addr}
-	if ok, _ := c.Extension("STARTTLS"); !ok || !wantTLS {
-		return oc, nil
-	}
 	host, _, _ := net.SplitHostPort(p.route.target.addr)
-	tc, err := startTLS(raw, host, t.Command)
+	c, err := newSMTPClient(raw, p.d.opts.Hostname, host, wantTLS, t)
 	if err != nil {
 		raw.Close()
-		return nil, fmt.Errorf("%w with %s: %v", errTLSFailed, addr, err)
+		return nil, fmt.Errorf("%s: %w", addr, err)
 	}
-	c = newClient(&greetedConn{Conn: tc}, t)
-	if err := c.Hello(p.d.opts.Hostname); err != nil {
-		tc.Close()
-		return nil, fmt.Errorf("%w with %s: EHLO after STARTTLS: %v", errTLSFailed, addr, err)
-	}
-	return &outConn{c: c, raw: tc, remote: addr, tls: true}, nil
+	return &outConn{c: c, remote: addr}, nil
 }
 
-func newClient(conn net.Conn, t Timeouts) *smtp.Client {
-	c := smtp.NewClient(conn)
-	c.CommandTimeout = t.Command
-	c.SubmissionTimeout = t.Data
-	return c
-}
-
-// startTLS upgrades a connection on which EHLO was answered. go-smtp's
-// client only offers mandatory STARTTLS, so the command is sent here; the
-// client's reader holds nothing at this point because the next hop speaks
-// only when spoken to.
-func startTLS(raw net.Conn, serverName string, timeout time.Duration) (*tls.Conn, error) {
-	_ = raw.SetDeadline(time.Now().Add(timeout))
-	defer raw.SetDeadline(time.Time{})
-	if _, err := io.WriteString(raw, "STARTTLS\r\n"); err != nil {
-		return nil, err
-	}
-	line, err := readReplyLine(raw)
-	if err != nil {
-		return nil, err
-	}
-	if !strings.HasPrefix(line, "220") {
-		return nil, fmt.Errorf("STARTTLS refused: %s", line)
-	}
-	tc := tls.Client(raw, &tls.Config{ServerName: serverName, InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}) //nolint:gosec // opportunistic TLS: encryption without authentication, as Postfix's "may"
-	if err := tc.Handshake(); err != nil {
-		return nil, err
-	}
-	return tc, nil
-}
-
-// readReplyLine reads a (possibly multi-line) reply byte by byte, so that
-// nothing after it is consumed, and returns its last line.
-func readReplyLine(r io.Reader) (string, error) {
-	var line []byte
-	b := make([]byte, 1)
-	for len(line) < 4096 {
-		if _, err := io.ReadFull(r, b); err != nil {
-			return "", err
-		}
-		if b[0] != '\n' {
-			line = append(line, b[0])
-			continue
-		}
-		l := strings.TrimRight(string(line), "\r")
-		if len(l) >= 4 && l[3] == '-' {
-			line = line[:0]
-			continue
-		}
-		return l, nil
-	}
-	return "", errors.New("reply line too long")
-}
-
-// greetedConn feeds go-smtp's client the greeting it expects on a new
-// connection; after STARTTLS there is none, the session just goes on.
-type greetedConn struct {
-	net.Conn
-	greeted bool
-	pending []byte
-}
-
-func (g *greetedConn) Read(p []byte) (int, error) {
-	if !g.greeted {
-		g.greeted = true
-		g.pending = []byte("220 TLS session ready\r\n")
-	}
-	if len(g.pending) > 0 {
-		n := copy(p, g.pending)
-		g.pending = g.pending[n:]
-		return n, nil
-	}
-	return g.Conn.Read(p)
+func localError(format string, args ...any) pipeline.Reply {
+	return pipeline.Reply{Code: 451, Enhanced: [3]int{4, 3, 0}, Text: fmt.Sprintf(format, args...)}
 }

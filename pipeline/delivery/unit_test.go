@@ -1,97 +1,154 @@
 package delivery
 
 import (
-	"errors"
-	"fmt"
-	"io"
+	"bufio"
+	"bytes"
 	"net"
 	"strings"
 	"sync"
 	"testing"
+	"testing/iotest"
 	"time"
-
-	"github.com/emersion/go-smtp"
 
 	"github.com/gatewatch/gatewatch/pipeline"
 	"github.com/gatewatch/gatewatch/telemetry"
 )
 
-func TestClassify(t *testing.T) {
-	cases := []struct {
-		name   string
-		err    error
-		o      outcome
+func TestOutcomeOf(t *testing.T) {
+	for _, tc := range []struct {
 		reply  pipeline.Reply
+		o      outcome
 		reason telemetry.Reason
-		broken bool
 	}{
-		{"5xx with enhanced code", smtpErr(550, [3]int{5, 1, 1}, "No such user"), failed,
-			pipeline.Reply{Code: 550, Enhanced: [3]int{5, 1, 1}, Text: "No such user"}, telemetry.ReasonRejected, false},
-		{"5xx without enhanced code", &smtp.SMTPError{Code: 554, EnhancedCode: smtp.NoEnhancedCode, Message: "no"}, failed,
-			pipeline.Reply{Code: 554, Enhanced: [3]int{5, 0, 0}, Text: "no"}, telemetry.ReasonRejected, false},
-		{"5xx enhanced code not set", &smtp.SMTPError{Code: 552, Message: "too big"}, failed,
-			pipeline.Reply{Code: 552, Enhanced: [3]int{5, 0, 0}, Text: "too big"}, telemetry.ReasonRejected, false},
-		{"4xx", smtpErr(451, [3]int{4, 7, 1}, "later"), deferred,
-			pipeline.Reply{Code: 451, Enhanced: [3]int{4, 7, 1}, Text: "later"}, "", false},
-		{"421 closes", smtpErr(421, [3]int{4, 4, 2}, "bye"), deferred,
-			pipeline.Reply{Code: 421, Enhanced: [3]int{4, 4, 2}, Text: "bye"}, "", true},
-		{"wrapped 5xx", fmt.Errorf("send: %w", smtpErr(554, [3]int{5, 6, 0}, "bad content")), failed,
-			pipeline.Reply{Code: 554, Enhanced: [3]int{5, 6, 0}, Text: "bad content"}, telemetry.ReasonRejected, false},
+		{pipeline.Reply{Code: 250, Enhanced: [3]int{2, 0, 0}}, delivered, ""},
+		{pipeline.Reply{Code: 550, Enhanced: [3]int{5, 1, 1}}, failed, telemetry.ReasonRejected},
+		{pipeline.Reply{Code: 451, Enhanced: [3]int{4, 7, 1}}, deferred, ""},
+		{pipeline.Reply{Code: 421, Enhanced: [3]int{4, 4, 2}}, deferred, ""},
+	} {
+		if o, r, reason := outcomeOf(tc.reply); o != tc.o || r != tc.reply || reason != tc.reason {
+			t.Errorf("outcomeOf(%v) = %v %v %q", tc.reply, o, r, reason)
+		}
+	}
+}
+
+func clientOn(input string) *smtpClient {
+	return &smtpClient{r: bufio.NewReader(strings.NewReader(input)), ext: map[string]string{}}
+}
+
+func TestReadReply(t *testing.T) {
+	cases := []struct {
+		in   string
+		want pipeline.Reply
+	}{
+		{"250 2.1.5 Ok\r\n", pipeline.Reply{Code: 250, Enhanced: [3]int{2, 1, 5}, Text: "Ok"}},
+		{"550-5.1.1 No such\r\n550-5.1.1 user here\r\n550 5.1.1 sorry\r\n", pipeline.Reply{Code: 550, Enhanced: [3]int{5, 1, 1}, Text: "No such\nuser here\nsorry"}},
+		{"554 no enhanced code\r\n", pipeline.Reply{Code: 554, Enhanced: [3]int{5, 0, 0}, Text: "no enhanced code"}},
+		{"451 5.7.1 class differs: not taken\r\n", pipeline.Reply{Code: 451, Enhanced: [3]int{4, 0, 0}, Text: "5.7.1 class differs: not taken"}},
+		{"250\r\n", pipeline.Reply{Code: 250, Enhanced: [3]int{2, 0, 0}}},
+		{"354 End data with <CR><LF>.<CR><LF>\n", pipeline.Reply{Code: 354, Enhanced: [3]int{3, 0, 0}, Text: "End data with <CR><LF>.<CR><LF>"}},
 	}
 	for _, tc := range cases {
-		o, reply, reason, broken := classify(tc.err)
-		if o != tc.o || reply != tc.reply || reason != tc.reason || broken != tc.broken {
-			t.Errorf("%s: classify = %v %+v %q %v, want %v %+v %q %v", tc.name, o, reply, reason, broken, tc.o, tc.reply, tc.reason, tc.broken)
+		got, err := clientOn(tc.in).readReply()
+		if err != nil || got != tc.want {
+			t.Errorf("readReply(%q) = %+v, %v; want %+v", tc.in, got, err, tc.want)
 		}
 	}
-	// Anything that is not a reply means the connection is gone.
-	for _, err := range []error{io.EOF, io.ErrUnexpectedEOF, &net.OpError{Op: "read", Err: errors.New("reset")}} {
-		o, reply, reason, broken := classify(err)
-		if o != deferred || !broken || reason != "" || reply.Code != 451 || reply.Status() != "4.4.2" {
-			t.Errorf("classify(%v) = %v %+v %q %v", err, o, reply, reason, broken)
+	for _, bad := range []string{"", "25", "abc ok\r\n", "250-a\r\n251 b\r\n", "999 no\r\n", "250xok\r\n", "250 cut",
+		strings.Repeat("250-x\r\n", maxReplyLines+1), "250 " + strings.Repeat("x", 5000) + "\r\n"} {
+		if r, err := clientOn(bad).readReply(); err == nil {
+			t.Errorf("readReply(%.40q) = %+v, want an error", bad, r)
 		}
-		mustContain(t, reply.Text, err.Error())
 	}
 }
 
-func TestReadReplyLine(t *testing.T) {
-	r := strings.NewReader("220-first\r\n220-second\r\n220 Ready to start TLS\r\nNEXT")
-	line, err := readReplyLine(r)
-	if err != nil || line != "220 Ready to start TLS" {
-		t.Fatalf("readReplyLine = %q, %v", line, err)
+func TestWriteDotStuffed(t *testing.T) {
+	cases := map[string]string{
+		"A: b\r\n\r\nbody\r\n":       "A: b\r\n\r\nbody\r\n.\r\n",
+		".leading\r\n..two\r\n.\r\n": "..leading\r\n...two\r\n..\r\n.\r\n",
+		"no final newline":           "no final newline\r\n.\r\n",
+		"":                           ".\r\n",
+		"mid.dot\r\n.x":              "mid.dot\r\n..x\r\n.\r\n",
 	}
-	rest, _ := io.ReadAll(r)
-	if string(rest) != "NEXT" {
-		t.Errorf("readReplyLine consumed past the reply: rest %q", rest)
-	}
-	if l, err := readReplyLine(strings.NewReader("454 TLS not available\n")); err != nil || l != "454 TLS not available" {
-		t.Errorf("bare LF: %q, %v", l, err)
-	}
-	if _, err := readReplyLine(strings.NewReader("220 cut")); err == nil {
-		t.Error("a reply cut short gave no error")
-	}
-	if _, err := readReplyLine(strings.NewReader(strings.Repeat("x", 5000) + "\r\n")); err == nil {
-		t.Error("an endless line gave no error")
+	for in, want := range cases {
+		for _, chunk := range []int{1, 3, 1 << 16} {
+			var out bytes.Buffer
+			w := bufio.NewWriter(&out)
+			if err := writeDotStuffed(w, iotest.OneByteReader(strings.NewReader(in)), make([]byte, chunk)); err != nil {
+				t.Fatal(err)
+			}
+			w.Flush()
+			if out.String() != want {
+				t.Errorf("writeDotStuffed(%q) chunk %d = %q, want %q", in, chunk, out.String(), want)
+			}
+		}
 	}
 }
 
-func TestGreetedConn(t *testing.T) {
-	a, b := net.Pipe()
-	defer a.Close()
-	defer b.Close()
-	g := &greetedConn{Conn: a}
-	go func() { _, _ = b.Write([]byte("250 after\r\n")) }()
-	var got []byte
-	buf := make([]byte, 5) // small reads: the greeting spans several
-	for !strings.HasSuffix(string(got), "250 after\r\n") {
-		n, err := g.Read(buf)
-		if err != nil {
-			t.Fatalf("read: %v (so far %q)", err, got)
+func TestXtext(t *testing.T) {
+	for in, want := range map[string]string{"abc": "abc", "a+b=c": "a+2Bb+3Dc", "sp ace": "sp+20ace", "caf\xc3\xa9": "caf+C3+A9"} {
+		if got := xtext(in); got != want {
+			t.Errorf("xtext(%q) = %q, want %q", in, got, want)
 		}
-		got = append(got, buf[:n]...)
 	}
-	if string(got) != "220 TLS session ready\r\n250 after\r\n" {
-		t.Errorf("read %q", got)
+}
+
+// A whole pipelined conversation against a scripted next hop: the client
+// sends MAIL, both RCPTs and DATA in one go, sends the content only because
+// a recipient was accepted, and maps each reply.
+func TestPipelinedConversation(t *testing.T) {
+	server, client := net.Pipe()
+	defer server.Close()
+	script := make(chan string, 1)
+	go func() {
+		r := bufio.NewReader(server)
+		var got strings.Builder
+		say := func(s string) { _, _ = server.Write([]byte(s)) }
+		say("220 hop ESMTP\r\n")
+		l, _ := r.ReadString('\n')
+		got.WriteString(l)
+		say("250-hop\r\n250-PIPELINING\r\n250-DSN\r\n250-SIZE 1000\r\n250 8BITMIME\r\n")
+		for i := 0; i < 4; i++ { // MAIL, RCPT, RCPT, DATA arrive before any reply
+			l, _ := r.ReadString('\n')
+			got.WriteString(l)
+		}
+		say("250 2.1.0 ok\r\n250 2.1.5 ok\r\n550 5.1.1 no such user\r\n354 go\r\n")
+		for {
+			l, err := r.ReadString('\n')
+			if err != nil {
+				break
+			}
+			got.WriteString(l)
+			if l == ".\r\n" {
+				break
+			}
+		}
+		say("250 2.0.0 queued as X1\r\n")
+		script <- got.String()
+	}()
+	tm := Timeouts{Connect: time.Second, Command: 5 * time.Second, Data: 5 * time.Second, Idle: time.Second}
+	c, err := newSMTPClient(client, "gw.test.invalid", "hop", true, tm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.has("PIPELINING") || c.maxSize() != 1000 || c.has("STARTTLS") {
+		t.Fatalf("extensions = %v", c.ext)
+	}
+	env := pipeline.Envelope{From: "a@example.org", Ret: "HDRS", EnvID: "id+1"}
+	rcpts := []pipeline.Recipient{{Addr: "ok@example.test", Notify: []string{"FAILURE"}, ORcpt: "orig@example.test", ORcptType: "rfc822"}, {Addr: "bad@example.test"}}
+	tr, err := c.send(env, rcpts, strings.NewReader("Subject: x\r\n\r\n.dot\r\n"), 24, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr.mail.Code != 250 || tr.rcpts[0].Code != 250 || tr.rcpts[1].Status() != "5.1.1" || tr.data.Text != "queued as X1" {
+		t.Fatalf("transaction = %+v", tr)
+	}
+	wire := <-script
+	want := "EHLO gw.test.invalid\r\n" +
+		"MAIL FROM:<a@example.org> SIZE=24 BODY=8BITMIME RET=HDRS ENVID=id+2B1\r\n" +
+		"RCPT TO:<ok@example.test> NOTIFY=FAILURE ORCPT=rfc822;orig@example.test\r\n" +
+		"RCPT TO:<bad@example.test>\r\nDATA\r\nSubject: x\r\n\r\n..dot\r\n.\r\n"
+	if wire != want {
+		t.Errorf("on the wire:\n%q\nwant\n%q", wire, want)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -51,11 +52,17 @@ func parseLevel(s string) (telemetry.Level, error) {
 // timeFormat stamps log lines to the millisecond: events come in bursts.
 const timeFormat = "2006-01-02T15:04:05.000Z07:00"
 
+// flushDelay is how long an event line may wait in the buffer once no
+// further event is queued: under load a write then carries many lines, and
+// a quiet log still shows everything almost at once.
+const flushDelay = 20 * time.Millisecond
+
 // Logger writes events (and the process's own messages) to one output.
-// Writes are buffered and flushed whenever no further event is waiting, so
-// a burst costs few system calls and a quiet moment shows everything.
+// Event lines are buffered; the buffer is written when it fills, or
+// flushDelay after the event channel ran empty.
 type Logger struct {
 	mu    sync.Mutex
+	armed atomic.Bool // a delayed flush is pending
 	buf   *bufio.Writer
 	zl    zerolog.Logger // the process's own messages, stamped now
 	ev    zerolog.Logger // events, stamped with their own time
@@ -139,8 +146,11 @@ func (l *Logger) Handle(ev telemetry.Event, more bool) {
 		})
 		e.Msg(spec.CEFName)
 	}
-	if !more {
-		l.Flush()
+	if !more && l.armed.CompareAndSwap(false, true) {
+		time.AfterFunc(flushDelay, func() {
+			l.armed.Store(false)
+			l.Flush()
+		})
 	}
 }
 

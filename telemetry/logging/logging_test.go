@@ -35,6 +35,19 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
+// waitLines polls until the delayed flush wrote at least n lines.
+func (b *syncBuffer) waitLines(t *testing.T, n int) []string {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for len(b.lines()) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d lines written, want at least %d:\n%s", len(b.lines()), n, b.String())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return b.lines()
+}
+
 func (b *syncBuffer) lines() []string {
 	s := strings.TrimSuffix(b.String(), "\n")
 	if s == "" {
@@ -114,7 +127,7 @@ func TestJSONEventLine(t *testing.T) {
 	l, w := newLogger(t, logging.Config{Level: "info", Format: "json"})
 	ev := fullEvent()
 	l.Handle(ev, false)
-	lines := w.lines()
+	lines := w.waitLines(t, 1)
 	if len(lines) != 1 {
 		t.Fatalf("%d lines, want 1:\n%s", len(lines), w.String())
 	}
@@ -169,7 +182,7 @@ func TestJSONTimeIsEventTime(t *testing.T) {
 	l, w := newLogger(t, logging.Config{Level: "info", Format: "json"})
 	at := time.Now().Add(-3 * time.Hour).Truncate(time.Millisecond).Add(700 * time.Millisecond)
 	l.Handle(telemetry.Event{Type: telemetry.GatewayStarted, Time: at}, false)
-	m := decodeLine(t, w.lines()[0])
+	m := decodeLine(t, w.waitLines(t, 1)[0])
 	got, err := time.Parse(time.RFC3339Nano, m["time"].(string))
 	if err != nil {
 		t.Fatalf("time %v: %v", m["time"], err)
@@ -183,13 +196,14 @@ func TestLevelFilter(t *testing.T) {
 	l, w := newLogger(t, logging.Config{Level: "warn", Format: "json"})
 	l.Handle(telemetry.Event{Type: telemetry.MessageAccepted, QueueID: "info"}, false) // info
 	l.Handle(telemetry.Event{Type: telemetry.MessageQueued, QueueID: "debug"}, false)  // debug
+	l.Flush()
 	if got := w.String(); got != "" {
 		t.Fatalf("events below warn were written:\n%s", got)
 	}
 	l.Handle(telemetry.Event{Type: telemetry.GatewayStopping}, false)  // warn
 	l.Handle(telemetry.Event{Type: telemetry.SpoolCorrupt}, false)     // error
 	l.Handle(telemetry.Event{Type: telemetry.DeliveryDeferred}, false) // warn
-	lines := w.lines()
+	lines := w.waitLines(t, 3)
 	if len(lines) != 3 {
 		t.Fatalf("%d lines, want 3:\n%s", len(lines), w.String())
 	}
@@ -210,7 +224,7 @@ func TestLevelFilter(t *testing.T) {
 
 	dl, dw := newLogger(t, logging.Config{Level: "debug", Format: "json"})
 	dl.Handle(telemetry.Event{Type: telemetry.MessageQueued, QueueID: "Q"}, false)
-	if m := decodeLine(t, dw.lines()[0]); m["level"] != "debug" || m["event"] != "message.queued" {
+	if m := decodeLine(t, dw.waitLines(t, 1)[0]); m["level"] != "debug" || m["event"] != "message.queued" {
 		t.Errorf("debug event: %v", m)
 	}
 	for _, ty := range telemetry.Types() {
@@ -221,7 +235,8 @@ func TestLevelFilter(t *testing.T) {
 }
 
 // TestFlushOnLastEvent checks the batching: with more=true nothing reaches
-// the writer; the first event with more=false writes everything at once.
+// the writer; once an event with more=false ends the burst, everything is
+// written in one write shortly after.
 func TestFlushOnLastEvent(t *testing.T) {
 	l, w := newLogger(t, logging.Config{Level: "info", Format: "json"})
 	for i := 0; i < 3; i++ {
@@ -232,7 +247,7 @@ func TestFlushOnLastEvent(t *testing.T) {
 	}
 	// A filtered event that ends the burst still flushes what is pending.
 	l.Handle(telemetry.Event{Type: telemetry.MessageQueued}, false)
-	lines := w.lines()
+	lines := w.waitLines(t, 3)
 	if len(lines) != 3 {
 		t.Fatalf("%d lines after the burst ended, want 3:\n%s", len(lines), w.String())
 	}
@@ -317,6 +332,7 @@ func TestConsoleFormat(t *testing.T) {
 	ev := telemetry.Event{Type: telemetry.MessageAccepted, Time: time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC),
 		QueueID: "Q42", ClientIP: "192.0.2.1", Size: 123}
 	l.Handle(ev, false)
+	w.waitLines(t, 1)
 	out := w.String()
 	if out == "" || !strings.HasSuffix(out, "\n") || strings.Count(out, "\n") != 1 {
 		t.Fatalf("console output is not one line: %q", out)
@@ -333,6 +349,7 @@ func TestConsoleFormat(t *testing.T) {
 	// auto on something that is not a terminal is JSON.
 	al, aw := newLogger(t, logging.Config{Level: "info", Format: "auto"})
 	al.Handle(ev, false)
+	aw.waitLines(t, 1)
 	if !json.Valid([]byte(strings.TrimSpace(aw.String()))) {
 		t.Errorf("auto format on a buffer is not JSON: %s", aw.String())
 	}
