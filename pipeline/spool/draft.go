@@ -24,7 +24,7 @@ type Draft struct {
 	s      *Spool
 	id     string
 	rcpts  int
-	f      *os.File
+	f      *file
 	w      *bufio.Writer
 	crc    hash.Hash32
 	n      int64 // content bytes written

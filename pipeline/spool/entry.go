@@ -73,11 +73,11 @@ func ReadFile(path string, verify bool) (*Entry, error) {
 		return nil, fmt.Errorf("open spool file: %w", err)
 	}
 	defer f.Close()
-	fi, err := f.Stat()
+	size, err := f.size()
 	if err != nil {
 		return nil, fmt.Errorf("stat spool file: %w", err)
 	}
-	e, err := parse(f, fi.Size(), verify)
+	e, err := parse(f, size, verify)
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +150,7 @@ func (e *Entry) OpenContent() (*Content, error) {
 // Content is an open message content: a section of its spool file.
 type Content struct {
 	*io.SectionReader
-	f *os.File
+	f *file
 }
 
 // Close releases the file.
