@@ -84,6 +84,7 @@ type Subscription struct {
 	bus     *Bus
 	channel string
 	wants   func(Type) bool // nil: every event
+	linger  time.Duration
 	ch      chan Event
 	handle  func(ev Event, more bool)
 	dropped *stats.Counter
@@ -98,24 +99,38 @@ type Subscription struct {
 // time, from the subscription's own goroutine; more tells it whether other
 // events are already waiting (so it can batch writes). buffer bounds how
 // many events may wait; beyond it events are dropped and counted under
-// channel. A buffer below 1 is taken as 1: the subscription announces its
-// drops (ChannelDropping) from its own goroutine, and on an unbuffered
-// channel that announcement would be dropped by the channel itself and
-// announced again after the next event, without end.
+// channel.
 func (b *Bus) Subscribe(channel string, buffer int, handle func(ev Event, more bool)) *Subscription {
-	return b.SubscribeSome(channel, buffer, nil, handle)
+	return b.SubscribeWith(channel, ChannelOptions{Buffer: buffer}, handle)
 }
 
-// SubscribeSome is Subscribe for a channel that takes only the event types
-// wants accepts: the others never occupy its buffer or wake its goroutine.
-func (b *Bus) SubscribeSome(channel string, buffer int, wants func(Type) bool, handle func(ev Event, more bool)) *Subscription {
+// ChannelOptions shape a subscription.
+type ChannelOptions struct {
+	// Buffer bounds how many events may wait (at least 1).
+	Buffer int
+	// Wants, when set, picks the event types the channel takes; the others
+	// never occupy its buffer or wake its goroutine.
+	Wants func(Type) bool
+	// Linger, when set, makes the channel take events in batches: once it
+	// has handled everything waiting, it lets new events gather for this
+	// long. A busy gateway then wakes the channel once per batch instead of
+	// once per event. The buffer must hold a linger's worth of events.
+	Linger time.Duration
+}
+
+// SubscribeWith is Subscribe with options.
+func (b *Bus) SubscribeWith(channel string, o ChannelOptions, handle func(ev Event, more bool)) *Subscription {
+	buffer := o.Buffer
 	if buffer < 1 {
+		// With no room at all, the channel's own drop announcement would
+		// be dropped by itself, and announced again, forever.
 		buffer = 1
 	}
 	s := &Subscription{
 		bus:     b,
 		channel: channel,
-		wants:   wants,
+		wants:   o.Wants,
+		linger:  o.Linger,
 		ch:      make(chan Event, buffer),
 		handle:  handle,
 		dropped: b.stats.EventsDropped.With(channel),
@@ -149,6 +164,15 @@ func (s *Subscription) run() {
 		case ev := <-s.ch:
 			s.handle(ev, len(s.ch) > 0)
 			s.reportDrops()
+			if s.linger > 0 && len(s.ch) == 0 {
+				// Batching, not synchronisation: let the next events gather.
+				t := time.NewTimer(s.linger)
+				select {
+				case <-t.C:
+				case <-s.stop:
+					t.Stop()
+				}
+			}
 		case <-s.stop:
 			for {
 				select {

@@ -360,7 +360,7 @@ func TestBusSubscribeSome(t *testing.T) {
 	c := newCollector(isBlock)
 	all := newCollector(nil)
 	wants := func(ty Type) bool { return ty == GatewayStarted }
-	sub := bus.SubscribeSome("some", buffer, wants, c.handle)
+	sub := bus.SubscribeWith("some", ChannelOptions{Buffer: buffer, Wants: wants}, c.handle)
 	allSub := bus.Subscribe("all", 1024, all.handle)
 	t.Cleanup(func() { c.stop(); sub.Close(); allSub.Close() })
 
@@ -389,5 +389,52 @@ func TestBusSubscribeSome(t *testing.T) {
 	}
 	if got := st.Events.With(MessageQueued.Spec().Name).Load(); got != uint64(len(unwanted)) {
 		t.Errorf("events_total{message.queued} = %d, want %d: filtering must not skip the statistics", got, len(unwanted))
+	}
+}
+
+// With a linger, events that arrive while the channel waits are handled as
+// one batch: the handler sees more=true for all but the last of them.
+func TestSubscriptionLingerBatches(t *testing.T) {
+	bus := NewBus(NewStats())
+	var mu sync.Mutex
+	var mores []bool
+	sub := bus.SubscribeWith("batched", ChannelOptions{Buffer: 64, Linger: 300 * time.Millisecond}, func(_ Event, more bool) {
+		mu.Lock()
+		mores = append(mores, more)
+		mu.Unlock()
+	})
+	defer sub.Close()
+	handled := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(mores)
+	}
+	bus.Emit(Event{Type: QueueAdmin}) // starts a linger once handled
+	deadline := time.Now().Add(5 * time.Second)
+	for handled() < 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("first event not handled")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	for i := 0; i < 10; i++ {
+		bus.Emit(Event{Type: QueueAdmin})
+	}
+	for handled() < 11 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of 11 events handled", handled())
+		}
+		time.Sleep(time.Millisecond)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	batched := 0
+	for _, m := range mores[1:] {
+		if m {
+			batched++
+		}
+	}
+	if batched != 9 || mores[10] {
+		t.Errorf("more flags of the burst = %v, want nine true then false (one batch)", mores[1:])
 	}
 }

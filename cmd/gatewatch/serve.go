@@ -19,8 +19,14 @@ import (
 )
 
 // logBuffer is how many events may wait for the log writer before the log
-// channel starts dropping (and counting) them.
-const logBuffer = 8192
+// channel starts dropping (and counting) them; logLinger is how long the
+// log channel lets events gather between batches. A few thousand events a
+// second fill a tenth of the buffer per linger; a bigger buffer would only
+// give the garbage collector more to scan on every cycle.
+const (
+	logBuffer = 2048
+	logLinger = 20 * time.Millisecond
+)
 
 func cmdServe(args []string, stderr io.Writer) int {
 	var path string
@@ -73,7 +79,7 @@ func start(l *loaded, path string, stderr io.Writer) (*gateway, error) {
 		return nil, err
 	}
 	gw := &gateway{path: path, cfg: cfg, bus: bus, log: logger}
-	gw.logSub = bus.SubscribeSome("log", logBuffer, logger.Wants, logger.Handle)
+	gw.logSub = bus.SubscribeWith("log", telemetry.ChannelOptions{Buffer: logBuffer, Wants: logger.Wants, Linger: logLinger}, logger.Handle)
 
 	gw.spool, err = spool.Open(cfg.Spool, bus, st)
 	if err != nil {

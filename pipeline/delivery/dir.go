@@ -50,7 +50,11 @@ func (p *pool) writeDir(j *job) []rcptResult {
 	}
 	_, err = f.Write(head.Bytes())
 	if err == nil {
-		_, err = io.Copy(f, content)
+		buf := p.bufs.Get().(*[]byte)
+		// *os.File would take the reader through ReadFrom, which allocates
+		// a fresh buffer per copy; a pooled one keeps the GC quiet.
+		_, err = io.CopyBuffer(struct{ io.Writer }{f}, content, *buf)
+		p.bufs.Put(buf)
 	}
 	if err == nil {
 		err = f.Sync()

@@ -27,10 +27,12 @@ type pool struct {
 	isDown    bool
 	// noTLSUntil: the next hop failed STARTTLS; plaintext until then.
 	noTLSUntil atomic.Int64
+	bufs       sync.Pool // *[]byte copy buffers for dir:// writes
 }
 
 func newPool(d *Deliverer, r compiledRoute) *pool {
 	p := &pool{d: d, route: r, jobs: newFIFO[*job](), halted: make(chan struct{}), retired: make(chan struct{})}
+	p.bufs.New = func() any { b := make([]byte, 32<<10); return &b }
 	d.opts.Stats.RouteUp.With(r.name).Set(1)
 	for i := 0; i < r.conc; i++ {
 		p.wg.Add(1)

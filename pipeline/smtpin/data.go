@@ -43,7 +43,10 @@ func (s *session) Data(r io.Reader) error {
 			Text: "Temporary local problem, try again later"})
 	}
 	cw := &contentWriter{dst: d, headerMax: limits.MaxHeaderSize}
-	if _, err := io.Copy(cw, r); err != nil {
+	buf := s.r.copyBufs.Get().(*[]byte)
+	_, err = io.CopyBuffer(cw, r, *buf)
+	s.r.copyBufs.Put(buf)
+	if err != nil {
 		d.Abort()
 		return s.dataFailed(err, limits.MaxMessageSize)
 	}
@@ -59,7 +62,7 @@ func (s *session) Data(r io.Reader) error {
 		return refuseContent(telemetry.ReasonMalformed, pipeline.Reply{Code: 554, Enhanced: [3]int{5, 6, 0},
 			Text: fmt.Sprintf("Message header section exceeds %d bytes", limits.MaxHeaderSize)})
 	}
-	hdr, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(cw.header)))
+	hdr, err := textproto.ReadHeader(bufio.NewReaderSize(bytes.NewReader(cw.header), len(cw.header)+16))
 	if err != nil && !errors.Is(err, io.EOF) {
 		return refuseContent(telemetry.ReasonMalformed, pipeline.Reply{Code: 554, Enhanced: [3]int{5, 6, 0},
 			Text: "Malformed message header: " + quoteForReply(strings.TrimPrefix(err.Error(), "message: "), 120)})

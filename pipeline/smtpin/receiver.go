@@ -34,12 +34,15 @@ type Receiver struct {
 	ipMu  sync.Mutex
 	perIP map[netip.Addr]int
 	total atomic.Int64
+
+	copyBufs sync.Pool // *[]byte for copying message content: io.Copy would allocate one per message
 }
 
 // New prepares a receiver for cfg; Start opens its listeners.
 func New(cfg Config, sp *spool.Spool, scanner *pipeline.Scanner, emit telemetry.Emitter) (*Receiver, error) {
 	r := &Receiver{spool: sp, scanner: scanner, emit: emit, ids: spool.NewIDs(),
 		listeners: map[string]net.Listener{}, perIP: map[netip.Addr]int{}}
+	r.copyBufs.New = func() any { b := make([]byte, 32<<10); return &b }
 	g, err := compile(cfg, backend{r})
 	if err != nil {
 		return nil, err

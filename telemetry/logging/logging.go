@@ -9,7 +9,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -52,17 +51,12 @@ func parseLevel(s string) (telemetry.Level, error) {
 // timeFormat stamps log lines to the millisecond: events come in bursts.
 const timeFormat = "2006-01-02T15:04:05.000Z07:00"
 
-// flushDelay is how long an event line may wait in the buffer once no
-// further event is queued: under load a write then carries many lines, and
-// a quiet log still shows everything almost at once.
-const flushDelay = 20 * time.Millisecond
-
 // Logger writes events (and the process's own messages) to one output.
-// Event lines are buffered; the buffer is written when it fills, or
-// flushDelay after the event channel ran empty.
+// Event lines are buffered and written whenever no further event is
+// waiting; subscribed with a linger, a busy gateway's log is written in
+// batches.
 type Logger struct {
 	mu    sync.Mutex
-	armed atomic.Bool // a delayed flush is pending
 	buf   *bufio.Writer
 	zl    zerolog.Logger // the process's own messages, stamped now
 	ev    zerolog.Logger // events, stamped with their own time
@@ -146,11 +140,8 @@ func (l *Logger) Handle(ev telemetry.Event, more bool) {
 		})
 		e.Msg(spec.CEFName)
 	}
-	if !more && l.armed.CompareAndSwap(false, true) {
-		time.AfterFunc(flushDelay, func() {
-			l.armed.Store(false)
-			l.Flush()
-		})
+	if !more {
+		l.Flush()
 	}
 }
 

@@ -278,7 +278,7 @@ func TestFlushOnLastEvent(t *testing.T) {
 func TestThroughBus(t *testing.T) {
 	l, w := newLogger(t, logging.Config{Level: "info", Format: "json"})
 	bus := telemetry.NewBus(telemetry.NewStats("log"))
-	sub := bus.SubscribeSome("log", 64, l.Wants, l.Handle)
+	sub := bus.SubscribeWith("log", telemetry.ChannelOptions{Buffer: 64, Wants: l.Wants, Linger: 5 * time.Millisecond}, l.Handle)
 	for i := 0; i < 10; i++ {
 		bus.Emit(telemetry.Event{Type: telemetry.MessageAccepted, Attempt: i + 1})
 		bus.Emit(telemetry.Event{Type: telemetry.MessageQueued}) // debug: not subscribed
