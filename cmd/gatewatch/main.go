@@ -92,17 +92,26 @@ func parseFlags(name string, args []string, stderr io.Writer, define func(*flag.
 	return fs, 0, true
 }
 
-func cmdCheckConfig(args []string, stdout, stderr io.Writer) int {
-	var path string
-	fs, code, ok := parseFlags("check-config", args, stderr, func(fs *flag.FlagSet) {
+// configOnly parses the command line of a command whose only flag is
+// -config and that takes no arguments.
+func configOnly(name string, args []string, stderr io.Writer) (path string, code int, ok bool) {
+	fs, code, ok := parseFlags(name, args, stderr, func(fs *flag.FlagSet) {
 		fs.StringVar(&path, "config", "", "configuration file (YAML)")
 	})
 	if !ok {
-		return code
+		return "", code, false
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "gatewatch check-config: unexpected argument %q\n", fs.Arg(0))
-		return exitUsage
+		fmt.Fprintf(stderr, "gatewatch %s: unexpected argument %q\n", name, fs.Arg(0))
+		return "", exitUsage, false
+	}
+	return path, 0, true
+}
+
+func cmdCheckConfig(args []string, stdout, stderr io.Writer) int {
+	path, code, ok := configOnly("check-config", args, stderr)
+	if !ok {
+		return code
 	}
 	l, err := loadConfig(path)
 	if err != nil {

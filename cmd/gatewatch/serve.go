@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -29,16 +28,9 @@ const (
 )
 
 func cmdServe(args []string, stderr io.Writer) int {
-	var path string
-	fs, code, ok := parseFlags("serve", args, stderr, func(fs *flag.FlagSet) {
-		fs.StringVar(&path, "config", "", "configuration file (YAML)")
-	})
+	path, code, ok := configOnly("serve", args, stderr)
 	if !ok {
 		return code
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "gatewatch serve: unexpected argument %q\n", fs.Arg(0))
-		return exitUsage
 	}
 	l, err := loadConfig(path)
 	if err != nil {

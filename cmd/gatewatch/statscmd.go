@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,16 +11,9 @@ import (
 
 // cmdStats prints the running gateway's statistics, as /stats serves them.
 func cmdStats(args []string, stdout, stderr io.Writer) int {
-	var path string
-	fs, code, ok := parseFlags("stats", args, stderr, func(fs *flag.FlagSet) {
-		fs.StringVar(&path, "config", "", "configuration file (YAML); its admin.listen is asked")
-	})
+	path, code, ok := configOnly("stats", args, stderr)
 	if !ok {
 		return code
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "gatewatch stats: unexpected argument %q\n", fs.Arg(0))
-		return exitUsage
 	}
 	l, err := loadConfig(path)
 	if err != nil {

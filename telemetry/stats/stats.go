@@ -252,23 +252,21 @@ func (s *Stats) highWater(d Desc) *HighWater {
 
 func (s *Stats) counterFamily(d Desc, f *CounterFamily) {
 	d.Kind = KindCounter
-	s.figures = append(s.figures, figure{desc: d, family: func() []LabelValue {
-		labels := f.Labels()
-		out := make([]LabelValue, len(labels))
-		for i, l := range labels {
-			out[i] = LabelValue{l, f.With(l).Load()}
-		}
-		return out
-	}})
+	registerFamily(s, d, f, (*Counter).Load)
 }
 
 func (s *Stats) gaugeFamily(d Desc, f *GaugeFamily) {
 	d.Kind = KindGauge
+	registerFamily(s, d, f, func(g *Gauge) uint64 { return clamp(g.Load()) })
+}
+
+// registerFamily adds a family whose members read as numbers through read.
+func registerFamily[T any](s *Stats, d Desc, f *Family[T], read func(*T) uint64) {
 	s.figures = append(s.figures, figure{desc: d, family: func() []LabelValue {
 		labels := f.Labels()
 		out := make([]LabelValue, len(labels))
 		for i, l := range labels {
-			out[i] = LabelValue{l, clamp(f.With(l).Load())}
+			out[i] = LabelValue{l, read(f.With(l))}
 		}
 		return out
 	}})
