@@ -59,13 +59,18 @@ func TestLockSameProcess(t *testing.T) {
 
 const lockHelperEnv = "GATEWATCH_SPOOL_LOCK_HELPER"
 
-// TestLockHelperProcess is not a test: TestLockOtherProcess runs the test
-// binary with it to own a spool from another process.
-func TestLockHelperProcess(t *testing.T) {
-	dir := os.Getenv(lockHelperEnv)
-	if dir == "" {
-		t.Skip("helper process only")
+// TestMain lets TestLockOtherProcess run the test binary as a second
+// process that owns a spool.
+func TestMain(m *testing.M) {
+	if dir := os.Getenv(lockHelperEnv); dir != "" {
+		holdSpool(dir)
 	}
+	os.Exit(m.Run())
+}
+
+// holdSpool opens the spool in dir, says so, and holds it until stdin
+// closes.
+func holdSpool(dir string) {
 	sp, err := Open(Config{Dir: dir}, &recorder{}, nil)
 	if err != nil {
 		os.Stdout.WriteString("error " + err.Error() + "\n")
@@ -78,11 +83,8 @@ func TestLockHelperProcess(t *testing.T) {
 }
 
 func TestLockOtherProcess(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts a process")
-	}
 	dir := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestLockHelperProcess$")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), lockHelperEnv+"="+dir)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
