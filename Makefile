@@ -61,8 +61,10 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzSession -fuzztime $(FUZZTIME) ./pipeline/smtpin/
 	$(GO) test -run XXX -fuzz FuzzParse -fuzztime $(FUZZTIME) ./pipeline/spool/
 
-# docs rewrites the generated parts of the README (event catalog, statistics).
+# docs rewrites what is generated from the code: the README's event catalog
+# and statistics, and the MIB.
 docs: build
+	$(BIN) mib > mibs/GATEWATCH-MIB.txt
 	@awk -v gen="$$($(BIN) catalog)" '/<!-- BEGIN GENERATED: catalog -->/{print; print gen; skip=1; next} /<!-- END GENERATED: catalog -->/{skip=0} !skip' README.md > README.md.tmp && mv README.md.tmp README.md
 
 clean:

@@ -32,7 +32,29 @@ const (
 	SpoolCorrupt
 	QueueAdmin
 	ChannelDropping
+	QueueSizeHigh
+	QueueSizeNormal
+	QueueAgeHigh
+	QueueAgeNormal
+	BounceRateHigh
+	BounceRateNormal
+	DiskSpaceLow
+	DiskSpaceNormal
+	ChannelDisconnected
+	ChannelConnected
 	typeEnd
+)
+
+// TrapVar is an event field that a notification carries as a varbind.
+type TrapVar uint8
+
+const (
+	VarQueueID   TrapVar = iota + 1 // QueueID
+	VarRoute                        // Route
+	VarReason                       // Reason
+	VarValue                        // Count
+	VarThreshold                    // Threshold
+	VarChannel                      // Channel
 )
 
 // Level is how loud an event is in the log.
@@ -48,11 +70,14 @@ const (
 // Spec is the catalog entry of an event type: its names on every channel and
 // the statistics it moves.
 type Spec struct {
-	Name        string // dotted name, the log's "event" field
-	CEFName     string // CEF header name
-	Severity    int    // CEF severity, 0-10
-	Level       Level  // log level
-	Trap        bool   // also sent as an SNMP notification
+	Name     string // dotted name, the log's "event" field
+	CEFName  string // CEF header name
+	Severity int    // CEF severity, 0-10
+	Level    Level  // log level
+	Trap     bool   // also sent as an SNMP notification
+	// TrapVars are the fields a notification carries besides the ones all
+	// carry (host name, severity, text, suppressed count).
+	TrapVars    []TrapVar
 	Description string // one line for the README's event catalog
 	apply       func(*stats.Stats, Event)
 }
@@ -103,15 +128,17 @@ func specOf(t Type) Spec {
 	case SessionOpened:
 		return Spec{Name: "session.opened", CEFName: "SMTP session opened", Severity: 1, Level: LevelDebug,
 			Description: "An SMTP client connected and was greeted.",
-			apply: func(s *stats.Stats, _ Event) {
+			apply: func(s *stats.Stats, ev Event) {
 				s.IncomingConnectionsTotal.Inc()
 				s.IncomingConnectionsMax.Observe(s.IncomingConnections.Add(1))
+				s.Associations.Open(ev.SessionID, "", ev.ClientIP, true)
 			}}
 	case SessionClosed:
 		return Spec{Name: "session.closed", CEFName: "SMTP session closed", Severity: 1, Level: LevelDebug,
 			Description: "An SMTP session ended; Err is set when it ended on an I/O error or timeout.",
 			apply: func(s *stats.Stats, ev Event) {
 				s.IncomingConnections.Add(-1)
+				s.Associations.Close(ev.SessionID)
 				s.SessionDuration.Observe(ev.Duration)
 				if ev.Err != "" {
 					s.IncomingConnectionErrors.Inc()
@@ -155,6 +182,7 @@ func specOf(t Type) Spec {
 				s.SentRecipients.Add(uint64(ev.Recipients))
 				s.RouteDelivered.With(ev.Route).Inc()
 				s.RouteBytes.With(ev.Route).Add(uint64(ev.Size))
+				s.RouteRcpts.With(ev.Route).Add(uint64(ev.Recipients))
 				s.RouteAttempts.With(ev.Route).Inc()
 				s.DeliveryDuration.With(ev.Route).Observe(ev.Duration)
 			}}
@@ -187,14 +215,17 @@ func specOf(t Type) Spec {
 			apply:       func(s *stats.Stats, _ Event) { s.DSNGenerated.Inc() }}
 	case RouteUnreachable:
 		return Spec{Name: "route.unreachable", CEFName: "Route unreachable", Severity: 7, Level: LevelError, Trap: true,
+			TrapVars:    []TrapVar{VarRoute},
 			Description: "A route's next hop could not be reached; its mail is deferred until it answers.",
 			apply:       func(s *stats.Stats, ev Event) { s.RouteUp.With(ev.Route).Set(0) }}
 	case RouteRecovered:
 		return Spec{Name: "route.recovered", CEFName: "Route recovered", Severity: 3, Level: LevelInfo, Trap: true,
+			TrapVars:    []TrapVar{VarRoute},
 			Description: "A route's next hop answers again.",
 			apply:       func(s *stats.Stats, ev Event) { s.RouteUp.With(ev.Route).Set(1) }}
 	case SpoolCorrupt:
 		return Spec{Name: "spool.corrupt", CEFName: "Spool file corrupt", Severity: 8, Level: LevelError, Trap: true,
+			TrapVars:    []TrapVar{VarQueueID},
 			Description: "A spool file could not be read back and was moved to the corrupt directory.",
 			apply:       func(s *stats.Stats, _ Event) { s.CorruptFiles.Inc() }}
 	case QueueAdmin:
@@ -202,7 +233,50 @@ func specOf(t Type) Spec {
 			Description: "An operator held, released, deleted or flushed queued messages."}
 	case ChannelDropping:
 		return Spec{Name: "telemetry.dropping", CEFName: "Telemetry channel dropping events", Severity: 7, Level: LevelError, Trap: true,
-			Description: "A telemetry channel's buffer overflowed and it dropped events (counted per channel)."}
+			TrapVars:    []TrapVar{VarChannel, VarValue},
+			Description: "A telemetry channel's buffer overflowed and it dropped events (counted per channel); Count is how many since the last report."}
+	case QueueSizeHigh:
+		return Spec{Name: "queue.size_high", CEFName: "Queue size over threshold", Severity: 6, Level: LevelWarn, Trap: true,
+			TrapVars:    []TrapVar{VarValue, VarThreshold},
+			Description: "More messages are queued than alerts.queue_size; Count is the queue size."}
+	case QueueSizeNormal:
+		return Spec{Name: "queue.size_normal", CEFName: "Queue size back under threshold", Severity: 3, Level: LevelInfo, Trap: true,
+			TrapVars:    []TrapVar{VarValue, VarThreshold},
+			Description: "The queue is back under alerts.queue_size."}
+	case QueueAgeHigh:
+		return Spec{Name: "queue.age_high", CEFName: "Oldest queued message over age threshold", Severity: 6, Level: LevelWarn, Trap: true,
+			TrapVars:    []TrapVar{VarQueueID, VarValue, VarThreshold},
+			Description: "The oldest queued message is older than alerts.queue_age; Count is its age in seconds, QueueID the message."}
+	case QueueAgeNormal:
+		return Spec{Name: "queue.age_normal", CEFName: "Oldest queued message back under age threshold", Severity: 3, Level: LevelInfo, Trap: true,
+			TrapVars:    []TrapVar{VarValue, VarThreshold},
+			Description: "No queued message is older than alerts.queue_age any more."}
+	case BounceRateHigh:
+		return Spec{Name: "delivery.bounce_rate_high", CEFName: "Bounce rate over threshold", Severity: 6, Level: LevelWarn, Trap: true,
+			TrapVars:    []TrapVar{VarValue, VarThreshold},
+			Description: "Over the last alerts.window, more than alerts.bounce_rate percent of recipients failed for good; Count is the percentage."}
+	case BounceRateNormal:
+		return Spec{Name: "delivery.bounce_rate_normal", CEFName: "Bounce rate back under threshold", Severity: 3, Level: LevelInfo, Trap: true,
+			TrapVars:    []TrapVar{VarValue, VarThreshold},
+			Description: "The bounce rate is back under alerts.bounce_rate."}
+	case DiskSpaceLow:
+		return Spec{Name: "spool.disk_low", CEFName: "Spool disk space low", Severity: 8, Level: LevelError, Trap: true,
+			TrapVars:    []TrapVar{VarValue, VarThreshold},
+			Description: "The spool's file system has less free space than alerts.spool_free; Count is the free space in MiB."}
+	case DiskSpaceNormal:
+		return Spec{Name: "spool.disk_ok", CEFName: "Spool disk space back to normal", Severity: 3, Level: LevelInfo, Trap: true,
+			TrapVars:    []TrapVar{VarValue, VarThreshold},
+			Description: "The spool's file system has enough free space again."}
+	case ChannelDisconnected:
+		return Spec{Name: "telemetry.disconnected", CEFName: "Telemetry channel lost its consumer", Severity: 6, Level: LevelWarn, Trap: true,
+			TrapVars:    []TrapVar{VarChannel},
+			Description: "A telemetry channel lost its consumer (the AgentX master agent went away); it retries in the background.",
+			apply:       func(s *stats.Stats, ev Event) { s.ChannelUp.With(ev.Channel).Set(0) }}
+	case ChannelConnected:
+		return Spec{Name: "telemetry.connected", CEFName: "Telemetry channel connected", Severity: 2, Level: LevelInfo, Trap: true,
+			TrapVars:    []TrapVar{VarChannel},
+			Description: "A telemetry channel reached its consumer (the AgentX subagent registered with the master agent).",
+			apply:       func(s *stats.Stats, ev Event) { s.ChannelUp.With(ev.Channel).Set(1) }}
 	}
 	panic("telemetry: catalog has no entry for type " + strconv.Itoa(int(t)))
 }

@@ -32,11 +32,12 @@ type Event struct {
 	Status string // enhanced status code, e.g. "5.7.1"
 	Text   string // human-readable detail: reply text, error, action
 
-	Channel  string // telemetry channel name (log, cef, traps, ...)
-	Count    int64  // a number the event reports (events dropped, messages affected)
-	Attempt  int
-	Duration time.Duration
-	Err      string // error text when something failed
+	Channel   string // telemetry channel name (log, cef, traps, ...)
+	Count     int64  // a number the event reports (events dropped, queue size, ...)
+	Threshold int64  // the limit Count was held against, for threshold events
+	Attempt   int
+	Duration  time.Duration
+	Err       string // error text when something failed
 }
 
 // Reason is a low-cardinality cause, used as a metric label and in CEF's
@@ -125,6 +126,7 @@ func (ev *Event) Fields(fn func(Field)) {
 	str("text", "msg", ev.Text)
 	str("channel", "cs5", ev.Channel)
 	num("count", "cn4", ev.Count)
+	num("threshold", "cn5", ev.Threshold)
 	num("attempt", "cn3", int64(ev.Attempt))
 	if ev.Duration != 0 {
 		ms := float64(ev.Duration) / float64(time.Millisecond)

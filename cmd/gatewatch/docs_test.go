@@ -25,3 +25,18 @@ func TestReadmeCatalogIsCurrent(t *testing.T) {
 		t.Fatal("README's event catalog or statistics are out of date: run make docs")
 	}
 }
+
+// mibs/GATEWATCH-MIB.txt is what the code defines; `make docs` rewrites it.
+func TestShippedMIBIsCurrent(t *testing.T) {
+	shipped, err := os.ReadFile("../../mibs/GATEWATCH-MIB.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want bytes.Buffer
+	if code := run([]string{"mib"}, &want, &bytes.Buffer{}); code != exitOK {
+		t.Fatalf("gatewatch mib: exit %d", code)
+	}
+	if !bytes.Equal(shipped, want.Bytes()) {
+		t.Fatal("mibs/GATEWATCH-MIB.txt is out of date: run make docs")
+	}
+}

@@ -9,6 +9,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/gatewatch/gatewatch/telemetry"
+	"github.com/gatewatch/gatewatch/telemetry/mib"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -31,6 +34,7 @@ Commands:
   stats          print the statistics as name=value lines (from the running gateway)
   queue          list | show ID | flush [ID] | hold ID | release ID | delete ID
   catalog        print the event catalog and the statistics (Markdown)
+  mib            print GATEWATCH-MIB (SMIv2), as shipped in mibs/
   version        print the version
   help           print this text
 
@@ -66,6 +70,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdQueue(args, stdout, stderr)
 	case "catalog":
 		writeReference(stdout)
+		return exitOK
+	case "mib":
+		if err := mib.WriteSMI(stdout, telemetry.NewStats().Descs()); err != nil {
+			fmt.Fprintf(stderr, "gatewatch mib: %v\n", err)
+			return exitFailure
+		}
 		return exitOK
 	case "version":
 		fmt.Fprintf(stdout, "gatewatch %s\n", version)

@@ -45,6 +45,13 @@ func busyStats() *stats.Stats {
 		bus.Emit(ev)
 	}
 	st.QueueMessages.With("deferred").Set(3)
+	st.RouteQueued.With("smarthost").Set(2)
+	st.RouteConns.With("smarthost").Set(1)
+	st.RouteConnsAll.With("smarthost").Add(3)
+	st.RouteConnFails.With("partner").Inc()
+	st.ChannelUp.With("agentx").Set(1)
+	st.TrapTargetSent.With("127.0.0.1:162").Add(5)
+	st.TrapTargetFails.With("127.0.0.1:162").Inc()
 	st.CorruptQueued.Set(1)
 	st.OutgoingConnectionsTotal.Add(4)
 	st.DNSQueries.Add(11)

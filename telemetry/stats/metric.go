@@ -49,8 +49,13 @@ type Desc struct {
 	// figure of each label value in the replaced product's style.
 	LegacyEach string
 	// Arc is the figure's stable sub-identifier below the MIB's statistics
-	// node; it never changes once released.
+	// node (or its column in a table); it never changes once released.
 	Arc uint32
+	// SumArc, for a histogram, is where the MIB shows the summed time.
+	SumArc uint32
+	// Table, for a family, names the MIB table it is a column of; families
+	// with the same label values share a table.
+	Table string
 }
 
 // Counter is a monotonically increasing count.
@@ -164,3 +169,21 @@ func SumGauges(f *GaugeFamily) int64 {
 	}
 	return s
 }
+
+// Text is a short string figure (a last error, say) for exporters that can
+// show text; Prometheus does not.
+type Text struct{ v atomic.Pointer[string] }
+
+// Set replaces the text.
+func (t *Text) Set(s string) { t.v.Store(&s) }
+
+// Load returns the text, or "" when never set.
+func (t *Text) Load() string {
+	if p := t.v.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+// TextFamily holds a text per label value.
+type TextFamily = Family[Text]

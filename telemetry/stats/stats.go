@@ -61,10 +61,30 @@ type Stats struct {
 	RouteBounced   *CounterFamily // recipients, by route
 	RouteAttempts  *CounterFamily // transactions tried, by route
 	RouteUp        *GaugeFamily   // 1 while the route's next hop answers
+	RouteQueued    *GaugeFamily   // jobs waiting for a route's workers
+	RouteRcpts     *CounterFamily // recipients the next hop accepted, by route
+	RouteConns     *GaugeFamily   // connections open to a route's next hop
+	RouteConnsAll  *CounterFamily // connections opened to a route's next hop
+	RouteConnFails *CounterFamily // connections to a route's next hop that failed
+	// RouteLastFailure is why the last connection to a route's next hop
+	// failed ("" while none has).
+	RouteLastFailure *TextFamily
 
 	ConfigReloads *CounterFamily // by result
 	Events        *CounterFamily // by event type
 	EventsDropped *CounterFamily // by channel
+	ChannelUp     *GaugeFamily   // 1 while a channel reaches its consumer, by channel
+
+	TrapsSent       *CounterFamily // notifications sent, by event type
+	TrapsSuppressed *CounterFamily // notifications held back by the storm guard, by event type
+	TrapTargetSent  *CounterFamily // notifications a target took (informs: acknowledged), by target
+	TrapTargetFails *CounterFamily // notifications that failed to reach a target, by target
+
+	AgentXSessions *Counter // sessions opened with the master agent
+	AgentXRequests *Counter // requests the master agent sent
+
+	// Associations are the open SMTP connections, both ways.
+	Associations *Associations
 
 	SessionDuration  *Histogram
 	StageDuration    *HistogramFamily // by scan stage
@@ -106,7 +126,7 @@ type LabelHistogram struct {
 
 // New creates the registry with every figure at zero.
 func New(p Presets) *Stats {
-	s := &Stats{}
+	s := &Stats{Associations: newAssociations()}
 	s.info.started = time.Now()
 	s.ReceivedMessages = s.counter(Desc{Arc: 1, Name: "received_messages_total", Legacy: "mta_received_messages",
 		Help: "Messages accepted from SMTP clients (250 after DATA)."})
@@ -122,7 +142,7 @@ func New(p Presets) *Stats {
 		Help: "Recipients the next hop accepted."})
 
 	s.QueueMessages = newFamily(func() *Gauge { return new(Gauge) }, p.QueueStates)
-	s.gaugeFamily(Desc{Arc: 7, Name: "queue_messages", Label: "state", Legacy: "mta_stored_messages_current",
+	s.gaugeFamily(Desc{Arc: 7, Name: "queue_messages", Label: "state", Table: "queue", Legacy: "mta_stored_messages_current",
 		LegacyEach: "mta_stored_messages_%s", Help: "Messages in the spool, by queue state."}, s.QueueMessages)
 	s.CorruptFiles = s.counter(Desc{Arc: 8, Name: "spool_corrupt_files_total",
 		Help: "Spool files found damaged and moved aside to the corrupt directory."})
@@ -161,10 +181,10 @@ func New(p Presets) *Stats {
 		Help: "Host name look-ups that failed."})
 
 	s.Refused = newFamily(func() *Counter { return new(Counter) }, p.RefusalReasons)
-	s.counterFamily(Desc{Arc: 24, Name: "refused_total", Label: "reason", Legacy: "mta_receivings_refused_total",
+	s.counterFamily(Desc{Arc: 24, Name: "refused_total", Label: "reason", Table: "refusal", Legacy: "mta_receivings_refused_total",
 		LegacyEach: "mta_receivings_refused_for_%s", Help: "Connections, recipients and messages refused, by reason."}, s.Refused)
 	s.SendFailed = newFamily(func() *Counter { return new(Counter) }, p.SendFailureReasons)
-	s.counterFamily(Desc{Arc: 25, Name: "send_failures_total", Label: "reason", Legacy: "mta_sendings_failed_total",
+	s.counterFamily(Desc{Arc: 25, Name: "send_failures_total", Label: "reason", Table: "sendFailure", Legacy: "mta_sendings_failed_total",
 		LegacyEach: "mta_sendings_failed_for_%s", Help: "Outgoing transactions that failed for good, by reason."}, s.SendFailed)
 	s.MalformedMessages = s.counter(Desc{Arc: 26, Name: "malformed_messages_total", Legacy: "mta_malformed_messages",
 		Help: "Messages refused because their content was malformed."})
@@ -177,7 +197,7 @@ func New(p Presets) *Stats {
 
 	routeCounter := func(arc uint32, name, help string) *CounterFamily {
 		f := newFamily(func() *Counter { return new(Counter) }, nil)
-		s.counterFamily(Desc{Arc: arc, Name: name, Label: "route", Help: help}, f)
+		s.counterFamily(Desc{Arc: arc, Name: name, Label: "route", Table: "route", Help: help}, f)
 		return f
 	}
 	s.RouteDelivered = routeCounter(30, "route_delivered_messages_total", "Message transactions the next hop of a route accepted.")
@@ -186,28 +206,28 @@ func New(p Presets) *Stats {
 	s.RouteBounced = routeCounter(33, "route_bounced_recipients_total", "Recipients that failed for good on a route.")
 	s.RouteAttempts = routeCounter(34, "route_attempts_total", "Delivery transactions tried on a route.")
 	s.RouteUp = newFamily(func() *Gauge { return new(Gauge) }, nil)
-	s.gaugeFamily(Desc{Arc: 35, Name: "route_up", Label: "route",
+	s.gaugeFamily(Desc{Arc: 35, Name: "route_up", Label: "route", Table: "route",
 		Help: "1 while the route's next hop answers, 0 after a connection failure until it answers again."}, s.RouteUp)
 
 	s.ConfigReloads = newFamily(func() *Counter { return new(Counter) }, p.ReloadResults)
-	s.counterFamily(Desc{Arc: 36, Name: "config_reloads_total", Label: "result",
+	s.counterFamily(Desc{Arc: 36, Name: "config_reloads_total", Label: "result", Table: "reload",
 		Help: "Configuration reloads, by result."}, s.ConfigReloads)
 	s.Events = newFamily(func() *Counter { return new(Counter) }, p.EventTypes)
-	s.counterFamily(Desc{Arc: 37, Name: "events_total", Label: "event",
+	s.counterFamily(Desc{Arc: 37, Name: "events_total", Label: "event", Table: "event",
 		Help: "Events emitted, by event type."}, s.Events)
 	s.EventsDropped = newFamily(func() *Counter { return new(Counter) }, p.Channels)
-	s.counterFamily(Desc{Arc: 38, Name: "events_dropped_total", Label: "channel",
+	s.counterFamily(Desc{Arc: 38, Name: "events_dropped_total", Label: "channel", Table: "channel",
 		Help: "Events a channel dropped because its buffer was full or its consumer failed."}, s.EventsDropped)
 
 	s.SessionDuration = newHistogram(LatencyBounds())
-	s.histogram(Desc{Arc: 39, Name: "smtp_session_duration_seconds", Help: "Time from connect to close of SMTP sessions."}, s.SessionDuration)
+	s.histogram(Desc{Arc: 39, SumArc: 139, Name: "smtp_session_duration_seconds", Help: "Time from connect to close of SMTP sessions."}, s.SessionDuration)
 	s.StageDuration = newFamily(func() *Histogram { return newHistogram(LatencyBounds()) }, nil)
-	s.histogramFamily(Desc{Arc: 40, Name: "scan_stage_duration_seconds", Label: "stage",
+	s.histogramFamily(Desc{Arc: 40, SumArc: 140, Name: "scan_stage_duration_seconds", Label: "stage", Table: "stage",
 		Help: "Time a scan stage took per message."}, s.StageDuration)
 	s.SpoolWrite = newHistogram(LatencyBounds())
-	s.histogram(Desc{Arc: 41, Name: "spool_write_duration_seconds", Help: "Time to make an accepted message durable (fsync and rename)."}, s.SpoolWrite)
+	s.histogram(Desc{Arc: 41, SumArc: 141, Name: "spool_write_duration_seconds", Help: "Time to make an accepted message durable (fsync and rename)."}, s.SpoolWrite)
 	s.DeliveryDuration = newFamily(func() *Histogram { return newHistogram(LatencyBounds()) }, nil)
-	s.histogramFamily(Desc{Arc: 42, Name: "delivery_duration_seconds", Label: "route",
+	s.histogramFamily(Desc{Arc: 42, SumArc: 142, Name: "delivery_duration_seconds", Label: "route", Table: "route",
 		Help: "Time of one delivery transaction with a next hop."}, s.DeliveryDuration)
 
 	s.scalar(Desc{Arc: 43, Name: "start_time_seconds", Kind: KindGauge, Legacy: "time_initialized",
@@ -222,6 +242,37 @@ func New(p Presets) *Stats {
 		}
 		return uint64(t.Unix())
 	})
+
+	s.RouteQueued = newFamily(func() *Gauge { return new(Gauge) }, nil)
+	s.gaugeFamily(Desc{Arc: 46, Name: "route_queued_jobs", Label: "route", Table: "route",
+		Help: "Deliveries (a message's recipients on a route) waiting for the route's workers."}, s.RouteQueued)
+	s.RouteRcpts = routeCounter(47, "route_delivered_recipients_total", "Recipients the next hop of a route accepted.")
+	s.RouteConns = newFamily(func() *Gauge { return new(Gauge) }, nil)
+	s.gaugeFamily(Desc{Arc: 48, Name: "route_connections", Label: "route", Table: "route",
+		Help: "Connections open to a route's next hop."}, s.RouteConns)
+	s.RouteConnsAll = routeCounter(49, "route_connections_total", "Connections opened to a route's next hop.")
+	s.RouteConnFails = routeCounter(50, "route_connection_failures_total", "Connections to a route's next hop that could not be established.")
+	s.RouteLastFailure = newFamily(func() *Text { return new(Text) }, nil)
+
+	s.ChannelUp = newFamily(func() *Gauge { return new(Gauge) }, nil)
+	s.gaugeFamily(Desc{Arc: 51, Name: "channel_up", Label: "channel", Table: "channel",
+		Help: "1 while a telemetry channel reaches its consumer (the AgentX master, a trap receiver), else 0."}, s.ChannelUp)
+	s.TrapsSent = newFamily(func() *Counter { return new(Counter) }, p.EventTypes)
+	s.counterFamily(Desc{Arc: 52, Name: "traps_sent_total", Label: "event", Table: "event",
+		Help: "SNMP notifications sent, by event type."}, s.TrapsSent)
+	s.TrapsSuppressed = newFamily(func() *Counter { return new(Counter) }, p.EventTypes)
+	s.counterFamily(Desc{Arc: 53, Name: "traps_suppressed_total", Label: "event", Table: "event",
+		Help: "SNMP notifications held back by the storm guard, by event type."}, s.TrapsSuppressed)
+	s.TrapTargetSent = newFamily(func() *Counter { return new(Counter) }, nil)
+	s.counterFamily(Desc{Arc: 54, Name: "trap_target_sent_total", Label: "target", Table: "trapTarget",
+		Help: "Notifications a trap receiver took (for informs: acknowledged), by receiver."}, s.TrapTargetSent)
+	s.TrapTargetFails = newFamily(func() *Counter { return new(Counter) }, nil)
+	s.counterFamily(Desc{Arc: 55, Name: "trap_target_failures_total", Label: "target", Table: "trapTarget",
+		Help: "Notifications that could not be sent to a trap receiver (for informs: not acknowledged), by receiver."}, s.TrapTargetFails)
+	s.AgentXSessions = s.counter(Desc{Arc: 56, Name: "agentx_sessions_total",
+		Help: "Sessions opened with the AgentX master agent (one per connection or reconnection)."})
+	s.AgentXRequests = s.counter(Desc{Arc: 57, Name: "agentx_requests_total",
+		Help: "Requests the AgentX master agent sent (get, get-next, get-bulk, set attempts)."})
 	return s
 }
 
