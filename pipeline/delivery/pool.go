@@ -41,7 +41,10 @@ func newPool(d *Deliverer, r compiledRoute) *pool {
 	return p
 }
 
-func (p *pool) push(j *job) { p.jobs.push(j) }
+func (p *pool) push(j *job) {
+	p.d.opts.Stats.RouteQueued.With(p.route.name).Add(1)
+	p.jobs.push(j)
+}
 
 // retire lets the workers finish the queue, then end.
 func (p *pool) retire() { p.retire1.Do(func() { close(p.retired) }) }
@@ -62,6 +65,9 @@ func (p *pool) work() {
 		default:
 		}
 		j, ok := p.jobs.pop()
+		if ok {
+			p.d.opts.Stats.RouteQueued.With(p.route.name).Add(-1)
+		}
 		if !ok {
 			var idle <-chan time.Time
 			if oc != nil {
@@ -99,7 +105,10 @@ func (p *pool) down() (bool, string) {
 }
 
 func (p *pool) markDown(err error) {
-	p.d.opts.Stats.OutgoingConnectionsFailed.Inc()
+	st := p.d.opts.Stats
+	st.OutgoingConnectionsFailed.Inc()
+	st.RouteConnFails.With(p.route.name).Inc()
+	st.RouteLastFailure.With(p.route.name).Set(err.Error())
 	p.mu.Lock()
 	p.downUntil = time.Now().Add(p.d.cfg.Load().Retry.RouteDown)
 	p.lastErr = err.Error()

@@ -16,6 +16,8 @@ import (
 type outConn struct {
 	c      *smtpClient
 	remote string
+	route  string
+	key    string // its name in the statistics' association registry
 	used   int
 }
 
@@ -25,6 +27,8 @@ func (oc *outConn) close(st *stats.Stats) {
 	}
 	oc.c.close()
 	st.OutgoingConnections.Add(-1)
+	st.RouteConns.With(oc.route).Add(-1)
+	st.Associations.Close(oc.key)
 }
 
 // deliverSMTP runs one transaction for j, reusing the worker's connection.
@@ -163,6 +167,11 @@ func (p *pool) connect() (*outConn, error) {
 		if err == nil {
 			st.OutgoingConnectionsTotal.Inc()
 			st.OutgoingConnectionsMax.Observe(st.OutgoingConnections.Add(1))
+			st.RouteConns.With(p.route.name).Add(1)
+			st.RouteConnsAll.With(p.route.name).Inc()
+			oc.route = p.route.name
+			oc.key = fmt.Sprintf("out:%p", oc)
+			st.Associations.Open(oc.key, p.route.name, oc.remote, false)
 			return oc, nil
 		}
 		lastErr = err

@@ -3,6 +3,7 @@ package spool
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"strings"
 	"sync/atomic"
 	"time"
 )
@@ -63,4 +64,17 @@ func ValidID(s string) bool {
 		}
 	}
 	return true
+}
+
+// IDTime is when a queue ID was made (to the microsecond); ok is false for
+// a string that is not a queue ID.
+func IDTime(id string) (t time.Time, ok bool) {
+	if !ValidID(id) {
+		return time.Time{}, false
+	}
+	var us uint64
+	for i := 0; i < timeChars; i++ {
+		us = us<<5 | uint64(strings.IndexByte(crockford, id[i]))
+	}
+	return time.UnixMicro(int64(us)), true
 }

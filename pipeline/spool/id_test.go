@@ -140,3 +140,15 @@ func TestSpoolNewIDIsValid(t *testing.T) {
 		t.Fatalf("NewID gave %q, %q", a, b)
 	}
 }
+
+func TestIDTimeRoundTrip(t *testing.T) {
+	before := time.Now().Truncate(time.Microsecond)
+	id := NewIDs().New()
+	at, ok := IDTime(id)
+	if !ok || at.Before(before) || at.After(time.Now()) {
+		t.Fatalf("IDTime(%s) = %v, %v; made at %v", id, at, ok, before)
+	}
+	if _, ok := IDTime("not-an-id"); ok {
+		t.Error("IDTime accepted a non-ID")
+	}
+}

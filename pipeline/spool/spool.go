@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/gatewatch/gatewatch/telemetry"
 	"github.com/gatewatch/gatewatch/telemetry/stats"
@@ -246,4 +247,22 @@ func (s *Spool) Recover() (ready, deferred []string, err error) {
 		}
 	}
 	return ready, deferred, nil
+}
+
+// Oldest finds the longest-queued message (IDs sort by arrival), in any
+// queue state; ok is false when the queue is empty.
+func (s *Spool) Oldest() (id string, at time.Time, ok bool) {
+	for _, st := range QueueStates() {
+		ids, err := s.List(st)
+		if err != nil || len(ids) == 0 {
+			continue
+		}
+		if !ok || ids[0] < id {
+			id, ok = ids[0], true
+		}
+	}
+	if ok {
+		at, _ = IDTime(id)
+	}
+	return id, at, ok
 }
