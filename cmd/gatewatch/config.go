@@ -22,6 +22,7 @@ import (
 	"github.com/gatewatch/gatewatch/pipeline/delivery"
 	"github.com/gatewatch/gatewatch/pipeline/smtpin"
 	"github.com/gatewatch/gatewatch/pipeline/spool"
+	"github.com/gatewatch/gatewatch/pipeline/watch"
 	"github.com/gatewatch/gatewatch/telemetry/logging"
 )
 
@@ -32,6 +33,7 @@ type Config struct {
 	Delivery  delivery.Config `yaml:"delivery"`
 	Admin     AdminConfig     `yaml:"admin"`
 	Telemetry TelemetryConfig `yaml:"telemetry"`
+	Alerts    watch.Config    `yaml:"alerts"`
 	Log       logging.Config  `yaml:"log"`
 }
 
@@ -42,7 +44,7 @@ type AdminConfig struct {
 
 // Validate checks every section; each error names its key.
 func (c *Config) Validate() error {
-	errs := []error{c.SMTP.Validate(), c.Spool.Validate(), c.Delivery.Validate(), c.Telemetry.Validate(), c.Log.Validate()}
+	errs := []error{c.SMTP.Validate(), c.Spool.Validate(), c.Delivery.Validate(), c.Telemetry.Validate(), c.Alerts.Validate(), c.Log.Validate()}
 	if c.Admin.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.Admin.Listen); err != nil {
 			errs = append(errs, fmt.Errorf("admin.listen: %q is not host:port", c.Admin.Listen))

@@ -79,6 +79,7 @@ smtp:
 spool: {dir: {{.Dir}}/spool}
 admin: {listen: "{{.Admin}}"}
 log: {level: info, format: json}
+telemetry: {agentx: {address: ""}}
 delivery:
   concurrency: 10
   retry: {initial: 300ms, max: 1s, lifetime: 1h, route_down: 200ms}

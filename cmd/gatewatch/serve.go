@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"reflect"
 	"syscall"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/gatewatch/gatewatch/pipeline/delivery"
 	"github.com/gatewatch/gatewatch/pipeline/smtpin"
 	"github.com/gatewatch/gatewatch/pipeline/spool"
+	"github.com/gatewatch/gatewatch/pipeline/watch"
 	"github.com/gatewatch/gatewatch/telemetry"
 	"github.com/gatewatch/gatewatch/telemetry/logging"
 )
@@ -57,11 +59,14 @@ type gateway struct {
 	delivery *delivery.Deliverer
 	receiver *smtpin.Receiver
 	admin    *adminServer
+	snmp     *snmpChannels
+	watcher  *watch.Watcher
+	stopBg   context.CancelFunc // background checks
 }
 
 func start(l *loaded, path string, stderr io.Writer) (*gateway, error) {
 	cfg := l.cfg
-	st := telemetry.NewStats("log")
+	st := telemetry.NewStats("log", "traps")
 	host, _ := os.Hostname()
 	st.SetInfo(version, host)
 	st.SetConfig(cfg.Hash(), l.at)
@@ -71,6 +76,7 @@ func start(l *loaded, path string, stderr io.Writer) (*gateway, error) {
 		return nil, err
 	}
 	gw := &gateway{path: path, cfg: cfg, bus: bus, log: logger}
+	st.ChannelUp.With("log").Set(1) // the log writes to stderr, which is always there
 	gw.logSub = bus.SubscribeWith("log", telemetry.ChannelOptions{Buffer: logBuffer, Wants: logger.Wants, Linger: logLinger}, logger.Handle)
 
 	gw.spool, err = spool.Open(cfg.Spool, bus, st)
@@ -100,6 +106,14 @@ func start(l *loaded, path string, stderr io.Writer) (*gateway, error) {
 		return nil, err
 	}
 	gw.delivery.Start(ready, deferred)
+	if gw.snmp, err = gw.startSNMP(cfg.Telemetry); err != nil {
+		gw.admin.close()
+		return nil, err
+	}
+	bg, cancel := context.WithCancel(context.Background())
+	gw.stopBg = cancel
+	gw.watcher = watch.New(cfg.Alerts, gw.spool, st, bus)
+	go gw.watcher.Run(bg)
 	gw.admin.setReady(true)
 	bus.Emit(telemetry.Event{Type: telemetry.GatewayStarted, Text: fmt.Sprintf("gatewatch %s, config %s (%s), %d queued, %d deferred",
 		version, l.source, cfg.Hash(), len(ready), len(deferred))})
@@ -150,6 +164,18 @@ func (gw *gateway) reload() {
 			fail(err)
 		}
 	}
+	if !reflect.DeepEqual(cfg.Telemetry, gw.snmp.cfg) {
+		// The old subagent must close its session first, or the new one's
+		// registrations would collide with its own.
+		gw.snmp.stop()
+		next, err := gw.startSNMP(cfg.Telemetry)
+		if err != nil {
+			fail(err)
+			next = &snmpChannels{cfg: cfg.Telemetry, cancel: func() {}}
+		}
+		gw.snmp = next
+	}
+	gw.watcher.Reload(cfg.Alerts)
 	gw.cfg = cfg
 	gw.bus.Stats().SetConfig(cfg.Hash(), l.at)
 	gw.bus.Emit(telemetry.Event{Type: telemetry.ConfigReloaded, Text: fmt.Sprintf("%s (%s)", l.source, cfg.Hash())})
@@ -164,6 +190,8 @@ func (gw *gateway) stop(why string) {
 	defer cancel()
 	_ = gw.receiver.Shutdown(ctx)
 	gw.delivery.Stop()
+	gw.stopBg()
+	gw.snmp.stop() // after the stopping event reached the trap sender
 	gw.admin.close()
 	gw.logSub.Close()
 	gw.log.Flush()

@@ -1,25 +1,38 @@
 package main
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
 	"strings"
+	"time"
 )
 
-// TelemetryConfig configures the SNMP and CEF channels. The keys are
-// accepted and validated now so that configurations stay stable; the
-// AgentX subagent, the trap sender and the CEF exporter that consume them
-// are not part of this build yet (see the README).
+// TelemetryConfig configures the SNMP and CEF channels. The CEF keys are
+// accepted and validated now so that configurations stay stable; the CEF
+// exporter that consumes them is not part of this build yet (see README).
 type TelemetryConfig struct {
-	AgentX AgentXConfig `yaml:"agentx"`
-	Traps  []TrapTarget `yaml:"traps"`
-	CEF    CEFConfig    `yaml:"cef"`
+	AgentX       AgentXConfig `yaml:"agentx"`
+	Traps        []TrapTarget `yaml:"traps"`
+	TrapLimit    TrapLimit    `yaml:"trap_limit"`
+	SNMPEngineID string       `yaml:"snmp_engine_id"` // hex; "" derives one from the host name
+	CEF          CEFConfig    `yaml:"cef"`
 }
 
 // AgentXConfig is the master agent to register with.
 type AgentXConfig struct {
-	Address string `yaml:"address"` // unix:/path or tcp:host:port; "" disables
+	Address      string        `yaml:"address"`       // unix:/path or tcp:host:port; "" disables
+	Notify       bool          `yaml:"notify"`        // also send notifications through the master agent
+	Timeout      time.Duration `yaml:"timeout"`       // AgentX session timeout
+	PingInterval time.Duration `yaml:"ping_interval"` // liveness check of the master agent
+}
+
+// TrapLimit is the storm guard: per event type, at most Burst
+// notifications per Interval; the rest are counted and reported.
+type TrapLimit struct {
+	Burst    int           `yaml:"burst"`
+	Interval time.Duration `yaml:"interval"`
 }
 
 // TrapTarget is one trap or inform receiver.
@@ -64,6 +77,24 @@ func (c TelemetryConfig) Validate() error {
 	}
 	if a := c.AgentX.Address; a != "" && !strings.HasPrefix(a, "unix:") && !strings.HasPrefix(a, "tcp:") {
 		bad("agentx.address", "%q: want unix:/path or tcp:host:port", a)
+	}
+	if c.AgentX.Notify && c.AgentX.Address == "" {
+		bad("agentx.notify", "needs agentx.address")
+	}
+	if c.AgentX.Timeout < time.Second || c.AgentX.Timeout > 255*time.Second {
+		bad("agentx.timeout", "must be between 1s and 255s (AgentX carries it in whole seconds)")
+	}
+	if c.AgentX.PingInterval <= 0 {
+		bad("agentx.ping_interval", "must be a positive duration such as 15s")
+	}
+	if c.TrapLimit.Burst < 1 || c.TrapLimit.Interval <= 0 {
+		bad("trap_limit", "need burst >= 1 and a positive interval")
+	}
+	if id := c.SNMPEngineID; id != "" {
+		b, err := hex.DecodeString(strings.TrimPrefix(strings.ToLower(id), "0x"))
+		if err != nil || len(b) < 5 || len(b) > 32 {
+			bad("snmp_engine_id", "%q: want 5 to 32 bytes in hex", id)
+		}
 	}
 	for i, t := range c.Traps {
 		key := fmt.Sprintf("traps[%d]", i)

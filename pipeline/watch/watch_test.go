@@ -178,4 +178,3 @@ func equal(a, b []telemetry.Type) bool {
 	}
 	return true
 }
-

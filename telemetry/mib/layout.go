@@ -20,7 +20,6 @@ func infoOID() OID          { return Enterprise().Append(1) }
 func statisticsOID() OID    { return Enterprise().Append(2) }
 func tablesOID() OID        { return Enterprise().Append(3) }
 func notifObjectsOID() OID  { return Enterprise().Append(5) }
-func conformanceOID() OID   { return Enterprise().Append(9) }
 func notificationsOID() OID { return Enterprise().Append(0) }
 
 // Gateway information objects (gwInfo).

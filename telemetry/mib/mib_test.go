@@ -150,4 +150,6 @@ func TestDateAndTime(t *testing.T) {
 	}
 }
 
-func timeOf(y, mo, d, h, mi, s int) time.Time { return time.Date(y, time.Month(mo), d, h, mi, s, 0, time.UTC) }
+func timeOf(y, mo, d, h, mi, s int) time.Time {
+	return time.Date(y, time.Month(mo), d, h, mi, s, 0, time.UTC)
+}

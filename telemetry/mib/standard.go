@@ -51,8 +51,10 @@ func (g *Groups) inboundCreated() time.Time {
 	return g.created[inboundGroup]
 }
 
-func applTable() OID       { return NetworkServices().Append(1, 1, 1) }
-func assocTable() OID      { return NetworkServices().Append(2, 1, 1) }
+// The entries of the tables served; a column is entry.N, a value
+// entry.N.<index>.
+func applTable() OID       { return NetworkServices().Append(1, 1) }
+func assocTable() OID      { return NetworkServices().Append(2, 1) }
 func mtaTable() OID        { return MTAMIB().Append(1, 1) }
 func mtaGroupTable() OID   { return MTAMIB().Append(2, 1) }
 func mtaGroupAssocTb() OID { return MTAMIB().Append(3, 1, 1) }
@@ -192,4 +194,27 @@ func truncate(s string, n int) string {
 		return s[:n]
 	}
 	return s
+}
+
+// Registration is a subtree the subagent registers, with its priority
+// (lower wins among equal subtrees).
+type Registration struct {
+	Subtree  OID
+	Priority uint8
+}
+
+// Registrations are the subtrees the gateway serves. Debian's snmpd has a
+// built-in MTA-MIB module (mta_sendmail) that registers each column of the
+// MTA tables; a more specific registration wins over a shorter one
+// whatever the priority, so the gateway registers those same columns too,
+// at a better priority, and the whole MTA-MIB for the rest.
+func Registrations() []Registration {
+	regs := []Registration{{Enterprise(), 127}, {NetworkServices(), 127}, {MTAMIB(), 127}}
+	for col := uint32(1); col <= 12; col++ {
+		regs = append(regs, Registration{mtaTable().Append(col), 126})
+	}
+	for col := uint32(1); col <= 34; col++ {
+		regs = append(regs, Registration{mtaGroupTable().Append(col), 126})
+	}
+	return append(regs, Registration{mtaGroupAssocTb(), 126})
 }
