@@ -54,6 +54,11 @@ type SnmptrapdOptions struct {
 	Modules string
 	// Port to listen on (UDP, 127.0.0.1); 0 picks a free one.
 	Port int
+	// Config, when set, replaces the generated configuration; it gets the
+	// listening address (for snmpTrapdAddr) and the private directory (for
+	// persistentDir). Lines and WaitFor then only see lines in the
+	// generated format; read the log with Log.
+	Config func(addr, dir string) string
 }
 
 // Snmptrapd is a running /usr/sbin/snmptrapd on a 127.0.0.1 UDP port.
@@ -81,7 +86,11 @@ func StartSnmptrapd(t testing.TB, opts SnmptrapdOptions) *Snmptrapd {
 	}
 	d := &Snmptrapd{Addr: loopback(port), Port: port, Dir: dir, logPath: filepath.Join(dir, "traps.log")}
 	conf := filepath.Join(dir, "snmptrapd.conf")
-	if err := os.WriteFile(conf, []byte(trapdConfig(dir, d.Addr, opts)), 0o600); err != nil {
+	text := trapdConfig(dir, d.Addr, opts)
+	if opts.Config != nil {
+		text = opts.Config(d.Addr, dir)
+	}
+	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
 		t.Fatalf("peers: %v", err)
 	}
 	// -C: not /etc/snmp's files (Debian's snmp.conf turns MIB loading
@@ -178,6 +187,16 @@ func trapdAlgo(name string) string {
 		}
 	}
 	return u
+}
+
+// Log returns everything snmptrapd has logged so far.
+func (d *Snmptrapd) Log(t testing.TB) string {
+	t.Helper()
+	b, err := os.ReadFile(d.logPath)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatalf("peers: %v", err)
+	}
+	return string(b)
 }
 
 // Lines returns the notifications received so far, one line each, in
