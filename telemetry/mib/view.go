@@ -23,7 +23,7 @@ func NewView(st *stats.Stats, groups *Groups) *View {
 	v := &View{Taken: snap.Taken, vbs: make([]Varbind, 0, 512)}
 	v.info(st)
 	v.statistics(snap)
-	v.tables(snap)
+	v.tables(snap, st.Descs())
 	v.standard(st, snap, groups)
 	sort.Slice(v.vbs, func(i, j int) bool { return Compare(v.vbs[i].OID, v.vbs[j].OID) < 0 })
 	return v
@@ -95,7 +95,7 @@ func (v *View) statistics(snap stats.Snapshot) {
 
 // tables lays family members out as rows: every column of a table gets a
 // value in every row (0 where a family has no member of that name yet).
-func (v *View) tables(snap stats.Snapshot) {
+func (v *View) tables(snap stats.Snapshot, descs []stats.Desc) {
 	type cell struct {
 		arc uint32
 		val Value
@@ -112,6 +112,18 @@ func (v *View) tables(snap stats.Snapshot) {
 			byKey[key] = t
 		}
 		return t
+	}
+	// Every column of a table exists in every row, even a column whose
+	// family has no member of any name yet.
+	for _, d := range descs {
+		if d.Label == "" || d.Table == "" {
+			continue
+		}
+		t := get(d.Table)
+		t.cols[d.Arc] = d
+		if d.Kind == stats.KindHistogram {
+			t.cols[d.SumArc] = d
+		}
 	}
 	for _, s := range snap.Samples {
 		if s.Desc.Label == "" || s.Desc.Table == "" {
