@@ -107,3 +107,21 @@ func mustRead(t *testing.T, path string) string {
 	}
 	return string(b)
 }
+
+// The base modules shipped beside GATEWATCH-MIB are the ones Debian's
+// erlang-snmp carries, byte for byte, and they are all the MIB needs:
+// smilint finds every import in mibs/ alone.
+func TestShippedBaseMIBs(t *testing.T) {
+	peers.Require(t, "/usr/bin/smilint")
+	base := peers.BaseMIBs(t)
+	for _, m := range []string{"SNMPv2-SMI", "SNMPv2-TC", "SNMPv2-CONF"} {
+		if mustRead(t, filepath.Join("../../mibs", m)) != mustRead(t, filepath.Join(base, m+".mib")) {
+			t.Errorf("mibs/%s differs from erlang-snmp's %s.mib", m, m)
+		}
+	}
+	cmd := exec.Command("smilint", "-l", "6", "-s", "-m", shippedMIB)
+	cmd.Env = append(os.Environ(), "SMIPATH=../../mibs:")
+	if out, err := cmd.CombinedOutput(); err != nil || len(out) != 0 {
+		t.Fatalf("smilint with only mibs/ on the path: %v\n%s", err, out)
+	}
+}
