@@ -103,6 +103,35 @@ func FreePort(t testing.TB) int {
 	return port
 }
 
+// FreeUDPPort returns a UDP port on 127.0.0.1 that was free a moment ago.
+func FreeUDPPort(t testing.TB) int {
+	t.Helper()
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("peers: finding a free UDP port: %v", err)
+	}
+	port := c.LocalAddr().(*net.UDPAddr).Port
+	if err := c.Close(); err != nil {
+		t.Fatalf("peers: releasing UDP port %d: %v", port, err)
+	}
+	return port
+}
+
+// freeTCPUDPPort finds a port free for both TCP and UDP, for receivers
+// that listen on both (syslog).
+func freeTCPUDPPort(t testing.TB) int {
+	t.Helper()
+	for i := 0; i < 50; i++ {
+		port := FreePort(t)
+		if c, err := net.ListenPacket("udp", loopback(port)); err == nil {
+			c.Close()
+			return port
+		}
+	}
+	t.Fatal("peers: no port free for both TCP and UDP")
+	return 0
+}
+
 // FreeAddr is FreePort as a dialable "127.0.0.1:PORT".
 func FreeAddr(t testing.TB) string {
 	t.Helper()

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -92,7 +91,7 @@ func StartSnmpd(t testing.TB, opts SnmpdOptions) *Snmpd {
 	dir := peerDir(t, "snmpd")
 	s := &Snmpd{
 		Dir:       dir,
-		addr:      freeUDPAddr(t),
+		addr:      loopback(FreeUDPPort(t)),
 		unixPath:  filepath.Join(dir, "agentx.sock"),
 		tcpAddr:   FreeAddr(t),
 		opts:      opts,
@@ -123,20 +122,6 @@ func requireSNMP(t testing.TB, bins ...string) {
 			unavailable(t, "%s is not usable (%v); install Debian package %s", bin, err, pkg)
 		}
 	}
-}
-
-// freeUDPAddr is FreeAddr for UDP.
-func freeUDPAddr(t testing.TB) string {
-	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("peers: finding a free UDP port: %v", err)
-	}
-	addr := c.LocalAddr().String()
-	if err := c.Close(); err != nil {
-		t.Fatalf("peers: %v", err)
-	}
-	return addr
 }
 
 func (s *Snmpd) config() string {

@@ -3,7 +3,6 @@ package peers
 import (
 	"encoding/hex"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -82,7 +81,7 @@ func StartSnmptrapd(t testing.TB, opts SnmptrapdOptions) *Snmptrapd {
 	dir := peerDir(t, "snmptrapd")
 	port := opts.Port
 	if port == 0 {
-		port = trapdFreeUDPPort(t)
+		port = FreeUDPPort(t)
 	}
 	d := &Snmptrapd{Addr: loopback(port), Port: port, Dir: dir, logPath: filepath.Join(dir, "traps.log")}
 	conf := filepath.Join(dir, "snmptrapd.conf")
@@ -130,22 +129,6 @@ func (d *Snmptrapd) waitReady(t testing.TB, timeout time.Duration) {
 		}
 		time.Sleep(pollInterval)
 	}
-}
-
-// trapdFreeUDPPort returns a UDP port on 127.0.0.1 that was free a moment
-// ago (FreePort finds TCP ports; the two port spaces are separate). As with
-// FreePort, snmptrapd exits with its bind error should it be taken meanwhile.
-func trapdFreeUDPPort(t testing.TB) int {
-	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("peers: finding a free UDP port: %v", err)
-	}
-	port := c.LocalAddr().(*net.UDPAddr).Port
-	if err := c.Close(); err != nil {
-		t.Fatalf("peers: releasing UDP port %d: %v", port, err)
-	}
-	return port
 }
 
 // trapdConfig writes the receiver's configuration. persistentDir is
