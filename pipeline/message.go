@@ -73,6 +73,11 @@ type Meta struct {
 	Size     int64     `json:"size"`               // bytes of content as spooled
 	EightBit bool      `json:"eightbit,omitempty"` // content has bytes above 127
 	Verdicts []Verdict `json:"verdicts,omitempty"`
+
+	// What the records about the message show of it (see Describe).
+	Subject     string   `json:"subject,omitempty"`
+	MessageID   string   `json:"message_id,omitempty"`
+	Attachments []string `json:"attachments,omitempty"`
 }
 
 // Content is random access to a message's bytes, wherever they live.

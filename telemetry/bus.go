@@ -51,6 +51,7 @@ func NewStats(channels ...string) *stats.Stats {
 		Channels:           channels,
 		EventTypes:         names,
 		ReloadResults:      []string{"success", "failure"},
+		Outcomes:           Outcomes(),
 	})
 }
 

@@ -42,6 +42,7 @@ const (
 	DiskSpaceNormal
 	ChannelDisconnected
 	ChannelConnected
+	MessageCompleted
 	typeEnd
 )
 
@@ -77,7 +78,15 @@ type Spec struct {
 	Trap     bool   // also sent as an SNMP notification
 	// TrapVars are the fields a notification carries besides the ones all
 	// carry (host name, severity, text, suppressed count).
-	TrapVars    []TrapVar
+	TrapVars []TrapVar
+	// Step marks a step of one message's way through the gateway (session,
+	// acceptance, scan, delivery attempt). The per-message records
+	// (message.completed, message.refused) sum the steps up, so channels
+	// that want one record per message, such as CEF by default, skip them.
+	Step bool
+	// CountLabel names what Event.Count means for this type, for channels
+	// that label numbers (CEF's cn3Label); "" means "Count".
+	CountLabel  string
 	Description string // one line for the README's event catalog
 	apply       func(*stats.Stats, Event)
 }
@@ -127,6 +136,7 @@ func specOf(t Type) Spec {
 			apply:       func(s *stats.Stats, _ Event) { s.ConfigReloads.With("failure").Inc() }}
 	case SessionOpened:
 		return Spec{Name: "session.opened", CEFName: "SMTP session opened", Severity: 1, Level: LevelDebug,
+			Step:        true,
 			Description: "An SMTP client connected and was greeted.",
 			apply: func(s *stats.Stats, ev Event) {
 				s.IncomingConnectionsTotal.Inc()
@@ -135,6 +145,8 @@ func specOf(t Type) Spec {
 			}}
 	case SessionClosed:
 		return Spec{Name: "session.closed", CEFName: "SMTP session closed", Severity: 1, Level: LevelDebug,
+			Step:        true,
+			CountLabel:  "Messages",
 			Description: "An SMTP session ended; Err is set when it ended on an I/O error or timeout.",
 			apply: func(s *stats.Stats, ev Event) {
 				s.IncomingConnections.Add(-1)
@@ -159,6 +171,7 @@ func specOf(t Type) Spec {
 			}}
 	case MessageAccepted:
 		return Spec{Name: "message.accepted", CEFName: "Message accepted", Severity: 2, Level: LevelInfo,
+			Step:        true,
 			Description: "A message was spooled and the client got 250 with its queue ID.",
 			apply: func(s *stats.Stats, ev Event) {
 				s.ReceivedMessages.Inc()
@@ -167,14 +180,17 @@ func specOf(t Type) Spec {
 			}}
 	case MessageQueued:
 		return Spec{Name: "message.queued", CEFName: "Message queued", Severity: 1, Level: LevelDebug,
+			Step:        true,
 			Description: "A message (received, or generated such as a bounce) was made durable in the spool.",
 			apply:       func(s *stats.Stats, ev Event) { s.SpoolWrite.Observe(ev.Duration) }}
 	case ScanStageDone:
 		return Spec{Name: "scan.stage", CEFName: "Scan stage finished", Severity: 1, Level: LevelDebug,
+			Step:        true,
 			Description: "A scan stage gave its verdict on a message.",
 			apply:       func(s *stats.Stats, ev Event) { s.StageDuration.With(ev.Stage).Observe(ev.Duration) }}
 	case DeliverySent:
 		return Spec{Name: "delivery.sent", CEFName: "Message delivered to next hop", Severity: 2, Level: LevelInfo,
+			Step:        true,
 			Description: "A next hop accepted a message for the recipients on one route.",
 			apply: func(s *stats.Stats, ev Event) {
 				s.SentMessages.Inc()
@@ -188,6 +204,7 @@ func specOf(t Type) Spec {
 			}}
 	case DeliveryDeferred:
 		return Spec{Name: "delivery.deferred", CEFName: "Delivery deferred", Severity: 4, Level: LevelWarn,
+			Step:        true,
 			Description: "Delivery to some recipients failed temporarily; they will be retried.",
 			apply: func(s *stats.Stats, ev Event) {
 				s.DeferredRecipients.Add(uint64(ev.Recipients))
@@ -199,6 +216,7 @@ func specOf(t Type) Spec {
 			}}
 	case DeliveryBounced:
 		return Spec{Name: "delivery.bounced", CEFName: "Delivery failed", Severity: 6, Level: LevelWarn,
+			Step:        true,
 			Description: "Delivery to some recipients failed for good (5xx, or the queue lifetime ended).",
 			apply: func(s *stats.Stats, ev Event) {
 				s.BouncedRecipients.Add(uint64(ev.Recipients))
@@ -211,6 +229,7 @@ func specOf(t Type) Spec {
 			}}
 	case DSNGenerated:
 		return Spec{Name: "dsn.generated", CEFName: "Delivery status notification generated", Severity: 3, Level: LevelInfo,
+			Step:        true,
 			Description: "A delivery status notification (RFC 3464) was queued for the envelope sender.",
 			apply:       func(s *stats.Stats, _ Event) { s.DSNGenerated.Inc() }}
 	case RouteUnreachable:
@@ -234,49 +253,62 @@ func specOf(t Type) Spec {
 	case ChannelDropping:
 		return Spec{Name: "telemetry.dropping", CEFName: "Telemetry channel dropping events", Severity: 7, Level: LevelError, Trap: true,
 			TrapVars:    []TrapVar{VarChannel, VarValue},
-			Description: "A telemetry channel's buffer overflowed and it dropped events (counted per channel); Count is how many since the last report."}
+			CountLabel:  "EventsDropped",
+			Description: "A telemetry channel dropped events (counted per channel): its memory buffer overflowed, or a CEF target's disk buffer was full and lost its oldest records; Count is how many since the last report."}
 	case QueueSizeHigh:
 		return Spec{Name: "queue.size_high", CEFName: "Queue size over threshold", Severity: 6, Level: LevelWarn, Trap: true,
 			TrapVars:    []TrapVar{VarValue, VarThreshold},
+			CountLabel:  "QueueSize",
 			Description: "More messages are queued than alerts.queue_size; Count is the queue size."}
 	case QueueSizeNormal:
 		return Spec{Name: "queue.size_normal", CEFName: "Queue size back under threshold", Severity: 3, Level: LevelInfo, Trap: true,
 			TrapVars:    []TrapVar{VarValue, VarThreshold},
+			CountLabel:  "QueueSize",
 			Description: "The queue is back under alerts.queue_size."}
 	case QueueAgeHigh:
 		return Spec{Name: "queue.age_high", CEFName: "Oldest queued message over age threshold", Severity: 6, Level: LevelWarn, Trap: true,
 			TrapVars:    []TrapVar{VarQueueID, VarValue, VarThreshold},
+			CountLabel:  "AgeSeconds",
 			Description: "The oldest queued message is older than alerts.queue_age; Count is its age in seconds, QueueID the message."}
 	case QueueAgeNormal:
 		return Spec{Name: "queue.age_normal", CEFName: "Oldest queued message back under age threshold", Severity: 3, Level: LevelInfo, Trap: true,
 			TrapVars:    []TrapVar{VarValue, VarThreshold},
+			CountLabel:  "AgeSeconds",
 			Description: "No queued message is older than alerts.queue_age any more."}
 	case BounceRateHigh:
 		return Spec{Name: "delivery.bounce_rate_high", CEFName: "Bounce rate over threshold", Severity: 6, Level: LevelWarn, Trap: true,
 			TrapVars:    []TrapVar{VarValue, VarThreshold},
+			CountLabel:  "BounceRatePercent",
 			Description: "Over the last alerts.window, more than alerts.bounce_rate percent of recipients failed for good; Count is the percentage."}
 	case BounceRateNormal:
 		return Spec{Name: "delivery.bounce_rate_normal", CEFName: "Bounce rate back under threshold", Severity: 3, Level: LevelInfo, Trap: true,
 			TrapVars:    []TrapVar{VarValue, VarThreshold},
+			CountLabel:  "BounceRatePercent",
 			Description: "The bounce rate is back under alerts.bounce_rate."}
 	case DiskSpaceLow:
 		return Spec{Name: "spool.disk_low", CEFName: "Spool disk space low", Severity: 8, Level: LevelError, Trap: true,
 			TrapVars:    []TrapVar{VarValue, VarThreshold},
+			CountLabel:  "FreeMiB",
 			Description: "The spool's file system has less free space than alerts.spool_free; Count is the free space in MiB."}
 	case DiskSpaceNormal:
 		return Spec{Name: "spool.disk_ok", CEFName: "Spool disk space back to normal", Severity: 3, Level: LevelInfo, Trap: true,
 			TrapVars:    []TrapVar{VarValue, VarThreshold},
+			CountLabel:  "FreeMiB",
 			Description: "The spool's file system has enough free space again."}
 	case ChannelDisconnected:
 		return Spec{Name: "telemetry.disconnected", CEFName: "Telemetry channel lost its consumer", Severity: 6, Level: LevelWarn, Trap: true,
 			TrapVars:    []TrapVar{VarChannel},
-			Description: "A telemetry channel lost its consumer (the AgentX master agent went away); it retries in the background.",
+			Description: "A telemetry channel lost its consumer (the AgentX master agent, a CEF syslog target); it retries in the background and, for CEF over TCP/TLS, keeps the records on disk meanwhile.",
 			apply:       func(s *stats.Stats, ev Event) { s.ChannelUp.With(ev.Channel).Set(0) }}
 	case ChannelConnected:
 		return Spec{Name: "telemetry.connected", CEFName: "Telemetry channel connected", Severity: 2, Level: LevelInfo, Trap: true,
 			TrapVars:    []TrapVar{VarChannel},
-			Description: "A telemetry channel reached its consumer (the AgentX subagent registered with the master agent).",
+			Description: "A telemetry channel reached its consumer (the AgentX subagent registered with the master agent, a CEF syslog target accepted the connection).",
 			apply:       func(s *stats.Stats, ev Event) { s.ChannelUp.With(ev.Channel).Set(1) }}
+	case MessageCompleted:
+		return Spec{Name: "message.completed", CEFName: "Message processed", Severity: 3, Level: LevelInfo,
+			Description: "A message left the queue: delivered, bounced, partly both, discarded or deleted by an operator. The one record per message: client, envelope, subject, verdicts, action and outcome.",
+			apply:       func(s *stats.Stats, ev Event) { s.MessagesCompleted.With(ev.Outcome).Inc() }}
 	}
 	panic("telemetry: catalog has no entry for type " + strconv.Itoa(int(t)))
 }

@@ -245,6 +245,8 @@ func TestApply(t *testing.T) {
 		// The drop count is counted when the drop happens, not again when
 		// the announcement passes the bus.
 		{name: "channel dropping", ev: Event{Type: ChannelDropping, Channel: "log", Count: 7}},
+		{name: "message completed", ev: Event{Type: MessageCompleted, Outcome: OutcomePartial, Recipients: 2},
+			want: map[string]float64{"messages_completed_total{partial}": 1}},
 	}
 	covered := map[Type]bool{}
 	for _, tc := range cases {

@@ -5,6 +5,7 @@ package telemetry
 
 import (
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -20,9 +21,17 @@ type Event struct {
 	ClientPort int
 	Helo       string
 	Sender     string
-	Recipient  string // one recipient, or the first of several
+	Recipient  string // one recipient, or all of them comma-separated (message.completed)
 	Recipients int    // how many recipients the event covers
 	Size       int64  // bytes
+
+	// Message details, on the records that describe a whole message.
+	Subject     string   // Subject header, decoded (RFC 2047)
+	MessageID   string   // Message-ID header
+	Attachments []string // attachment file names, decoded
+	Verdicts    string   // every scan stage's verdict, e.g. "antivirus=clean, antispam=spam(7.5)"
+	Action      string   // what was done with the message: accept, reject, tempfail, discard, delete
+	Outcome     string   // how it ended: delivered, bounced, partial, refused, discarded, deleted
 
 	Route  string // route name (low-cardinality label)
 	Remote string // next hop address
@@ -85,52 +94,75 @@ func SendFailureReasons() []string {
 	return []string{string(ReasonRejected), string(ReasonExpired), string(ReasonNo8BitMIME), string(ReasonMessageSize), string(ReasonNoRoute)}
 }
 
+// Outcomes of message.completed: how a message left the queue.
+const (
+	OutcomeDelivered = "delivered" // every recipient delivered
+	OutcomeBounced   = "bounced"   // every recipient failed
+	OutcomePartial   = "partial"   // some delivered, some failed
+	OutcomeDiscarded = "discarded" // accepted and dropped by the policy
+	OutcomeDeleted   = "deleted"   // removed from the queue by an operator
+)
+
+// Outcomes lists every outcome of message.completed, for metric presets.
+func Outcomes() []string {
+	return []string{OutcomeDelivered, OutcomeBounced, OutcomePartial, OutcomeDiscarded, OutcomeDeleted}
+}
+
 // Field is one named value of an event, as every channel shows it. Numbers
 // keep their type for channels that have one (JSON logs); Text always holds
 // the value as text.
 type Field struct {
 	Name    string // log field name (JSON key)
-	CEFKey  string // CEF extension key
 	Text    string
 	Num     float64
 	Numeric bool
 }
 
-// Fields calls fn for each field the event has set, in a fixed order.
+// Fields calls fn for each field the event has set, in a fixed order. The
+// names are the ones the log and the README use; channels with their own
+// vocabulary (CEF) map them.
 func (ev *Event) Fields(fn func(Field)) {
-	str := func(name, cef, v string) {
+	str := func(name, v string) {
 		if v != "" {
-			fn(Field{Name: name, CEFKey: cef, Text: v})
+			fn(Field{Name: name, Text: v})
 		}
 	}
-	num := func(name, cef string, v int64) {
+	num := func(name string, v int64) {
 		if v != 0 {
-			fn(Field{Name: name, CEFKey: cef, Text: strconv.FormatInt(v, 10), Num: float64(v), Numeric: true})
+			fn(Field{Name: name, Text: strconv.FormatInt(v, 10), Num: float64(v), Numeric: true})
 		}
 	}
-	str("queue_id", "externalId", ev.QueueID)
-	str("session_id", "cs1", ev.SessionID)
-	str("client_ip", "src", ev.ClientIP)
-	num("client_port", "spt", int64(ev.ClientPort))
-	str("helo", "shost", ev.Helo)
-	str("sender", "suser", ev.Sender)
-	str("recipient", "duser", ev.Recipient)
-	num("recipients", "cn1", int64(ev.Recipients))
-	num("size", "fsize", ev.Size)
-	str("route", "cs2", ev.Route)
-	str("remote", "dst", ev.Remote)
-	str("stage", "cs3", ev.Stage)
-	str("reason", "reason", string(ev.Reason))
-	num("code", "cn2", int64(ev.Code))
-	str("status", "outcome", ev.Status)
-	str("text", "msg", ev.Text)
-	str("channel", "cs5", ev.Channel)
-	num("count", "cn4", ev.Count)
-	num("threshold", "cn5", ev.Threshold)
-	num("attempt", "cn3", int64(ev.Attempt))
+	str("queue_id", ev.QueueID)
+	str("session_id", ev.SessionID)
+	str("client_ip", ev.ClientIP)
+	num("client_port", int64(ev.ClientPort))
+	str("helo", ev.Helo)
+	str("sender", ev.Sender)
+	str("recipient", ev.Recipient)
+	num("recipients", int64(ev.Recipients))
+	num("size", ev.Size)
+	str("subject", ev.Subject)
+	str("message_id", ev.MessageID)
+	if len(ev.Attachments) > 0 {
+		str("attachments", strings.Join(ev.Attachments, ", "))
+	}
+	str("verdicts", ev.Verdicts)
+	str("action", ev.Action)
+	str("outcome", ev.Outcome)
+	str("route", ev.Route)
+	str("remote", ev.Remote)
+	str("stage", ev.Stage)
+	str("reason", string(ev.Reason))
+	num("code", int64(ev.Code))
+	str("status", ev.Status)
+	str("text", ev.Text)
+	str("channel", ev.Channel)
+	num("count", ev.Count)
+	num("threshold", ev.Threshold)
+	num("attempt", int64(ev.Attempt))
 	if ev.Duration != 0 {
 		ms := float64(ev.Duration) / float64(time.Millisecond)
-		fn(Field{Name: "duration_ms", CEFKey: "cfp1", Text: strconv.FormatFloat(ms, 'f', 3, 64), Num: ms, Numeric: true})
+		fn(Field{Name: "duration_ms", Text: strconv.FormatFloat(ms, 'f', 3, 64), Num: ms, Numeric: true})
 	}
-	str("error", "cs4", ev.Err)
+	str("error", ev.Err)
 }

@@ -27,13 +27,9 @@ func writeReference(w io.Writer) {
 			levelName(s.Level), trap, s.Description)
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Event fields (log key / CEF key): ")
-	var ev telemetry.Event
-	ev.QueueID, ev.SessionID, ev.ClientIP, ev.ClientPort, ev.Helo = "x", "x", "x", 1, "x"
-	ev.Sender, ev.Recipient, ev.Recipients, ev.Size, ev.Route, ev.Remote, ev.Stage = "x", "x", 1, 1, "x", "x", "x"
-	ev.Reason, ev.Code, ev.Status, ev.Text, ev.Channel, ev.Count, ev.Attempt, ev.Duration, ev.Err = "x", 1, "x", "x", "x", 1, 1, 1, "x"
+	fmt.Fprintln(w, "Event fields (log keys): ")
 	var fields []string
-	ev.Fields(func(f telemetry.Field) { fields = append(fields, fmt.Sprintf("`%s`/`%s`", f.Name, f.CEFKey)) })
+	fullEvent().Fields(func(f telemetry.Field) { fields = append(fields, "`"+f.Name+"`") })
 	fmt.Fprintln(w, strings.Join(fields, ", ")+".")
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "### Statistics")
@@ -66,4 +62,12 @@ func levelName(l telemetry.Level) string {
 		return "error"
 	}
 	return "info"
+}
+
+// fullEvent has every field set, so that Fields lists them all.
+func fullEvent() *telemetry.Event {
+	return &telemetry.Event{QueueID: "x", SessionID: "x", ClientIP: "x", ClientPort: 1, Helo: "x", Sender: "x",
+		Recipient: "x", Recipients: 1, Size: 1, Subject: "x", MessageID: "x", Attachments: []string{"x"}, Verdicts: "x",
+		Action: "x", Outcome: "x", Route: "x", Remote: "x", Stage: "x", Reason: "x", Code: 1, Status: "x", Text: "x",
+		Channel: "x", Count: 1, Threshold: 1, Attempt: 1, Duration: 1, Err: "x"}
 }

@@ -97,7 +97,9 @@ func (d *Deliverer) finalize(m *tracked) {
 		if err := d.opts.Spool.Remove(id, e.QState); err != nil {
 			d.opts.Emit.Emit(telemetry.Event{Type: telemetry.DeliveryDeferred, QueueID: id, Err: err.Error(),
 				Text: "could not remove the delivered message from the spool"})
+			return
 		}
+		d.opts.Emit.Emit(completed(e, results))
 		return
 	}
 	e.State.Attempts++
@@ -151,4 +153,40 @@ func (d *Deliverer) inject(orig pipeline.Meta, body []byte, reports []dsnReport)
 	d.opts.Emit.Emit(telemetry.Event{Type: telemetry.DSNGenerated, QueueID: id, Sender: "", Recipient: orig.Envelope.From,
 		Recipients: len(reports), Size: meta.Size, Text: fmt.Sprintf("%s notification for %s", action, orig.ID)})
 	return nil
+}
+
+// completed is the message's one summary record once every recipient has a
+// final outcome.
+func completed(e *spool.Entry, last []rcptResult) telemetry.Event {
+	var nDelivered, nFailed int
+	for _, st := range e.State.Rcpts {
+		switch st {
+		case spool.RcptDelivered:
+			nDelivered++
+		case spool.RcptFailed:
+			nFailed++
+		}
+	}
+	outcome := telemetry.OutcomePartial
+	switch {
+	case nFailed == 0:
+		outcome = telemetry.OutcomeDelivered
+	case nDelivered == 0:
+		outcome = telemetry.OutcomeBounced
+	}
+	ev := pipeline.CompletedEvent(&e.Meta, "accept", outcome)
+	ev.Attempt = e.State.Attempts + 1
+	ev.Text = fmt.Sprintf("%d delivered, %d failed", nDelivered, nFailed)
+	// The last transaction tells where the message went and, for a
+	// failure, what the next hop said.
+	for _, r := range last {
+		if r.route != "" && ev.Route == "" {
+			ev.Route, ev.Remote = r.route, r.remote
+		}
+		if r.outcome == failed && ev.Code == 0 {
+			ev.Code, ev.Status, ev.Reason = r.reply.Code, r.reply.Status(), r.reason
+			ev.Text += ": " + r.reply.String()
+		}
+	}
+	return ev
 }

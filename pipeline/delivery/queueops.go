@@ -1,6 +1,7 @@
 package delivery
 
 import (
+	"github.com/gatewatch/gatewatch/pipeline"
 	"github.com/gatewatch/gatewatch/pipeline/spool"
 	"github.com/gatewatch/gatewatch/telemetry"
 )
@@ -34,9 +35,24 @@ func (d *Deliverer) Delete(id string) error {
 	if err := d.quiet(id); err != nil {
 		return err
 	}
+	// Read what the message was before it goes, for its final record; a
+	// corrupt file has nothing to tell.
+	var entry *spool.Entry
+	for _, st := range []spool.QState{spool.Incoming, spool.Deferred, spool.Hold} {
+		if e, err := d.opts.Spool.Load(st, id); err == nil {
+			entry = e
+			break
+		}
+	}
 	_, err := d.opts.Spool.Delete(id)
 	d.audit(id, "delete", err)
 	d.keepScheduled(id, err)
+	if err == nil && entry != nil {
+		ev := pipeline.CompletedEvent(&entry.Meta, "delete", telemetry.OutcomeDeleted)
+		ev.Attempt = entry.State.Attempts
+		ev.Text = "deleted from the queue by an operator"
+		d.opts.Emit.Emit(ev)
+	}
 	return err
 }
 

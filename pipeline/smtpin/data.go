@@ -82,17 +82,25 @@ func (s *session) Data(r io.Reader) error {
 		Header:  hdr,
 		Content: d,
 	}
+	msg.Describe()
 	ctx, cancel := context.WithTimeout(context.Background(), g.cfg.Timeouts.Data)
 	decision := s.r.scanner.Scan(ctx, msg)
 	cancel()
 	switch decision.Action {
-	case pipeline.ActionReject:
-		return refuseContent(telemetry.ReasonScanReject, decision.Reply)
-	case pipeline.ActionTempFail:
-		return refuseContent(telemetry.ReasonScanTempfail, decision.Reply)
+	case pipeline.ActionReject, pipeline.ActionTempFail:
+		reason := telemetry.ReasonScanReject
+		if decision.Action == pipeline.ActionTempFail {
+			reason = telemetry.ReasonScanTempfail
+		}
+		d.Abort()
+		return s.refuseMessage(msg, reason, decision.Reply)
 	case pipeline.ActionDiscard:
 		d.Abort()
 		s.accepted(msg, cw.in, "discarded")
+		ev := pipeline.CompletedEvent(&msg.Meta, "discard", telemetry.OutcomeDiscarded)
+		ev.Size = cw.in
+		ev.Text = "discarded by the policy"
+		s.r.emit.Emit(ev)
 		return &smtp.SMTPError{Code: 250, EnhancedCode: smtp.EnhancedCode{2, 0, 0}, Message: "Ok: discarded as " + id}
 	}
 	if err := d.Commit(&msg.Meta); err != nil {
@@ -114,6 +122,7 @@ func (s *session) accepted(m *pipeline.Message, size int64, what string) {
 	s.r.emit.Emit(telemetry.Event{Type: telemetry.MessageAccepted, QueueID: m.ID, SessionID: s.c.sessionID,
 		ClientIP: m.Client.IP, ClientPort: m.Client.Port, Helo: m.Client.Helo, Sender: m.Envelope.From,
 		Recipient: first, Recipients: len(m.Envelope.Recipients), Size: size,
+		Subject: m.Subject, MessageID: m.MessageID, Attachments: m.Attachments, Verdicts: pipeline.VerdictSummary(m.Verdicts),
 		Code: 250, Status: "2.0.0", Text: what, Duration: time.Since(m.Received)})
 }
 

@@ -52,10 +52,29 @@ func (s *session) Logout() error { return nil }
 
 // refuse reports a refusal and returns the bare SMTP error go-smtp sends.
 func (s *session) refuse(reason telemetry.Reason, rcpt string, reply pipeline.Reply) *smtp.SMTPError {
-	s.r.emit.Emit(telemetry.Event{Type: telemetry.MessageRefused, SessionID: s.c.sessionID, ClientIP: s.c.ip.String(),
-		ClientPort: s.c.port, Helo: s.sc.Hostname(), Sender: s.env.From, Recipient: rcpt, Reason: reason,
-		Code: reply.Code, Status: reply.Status(), Text: reply.Text})
+	s.r.emit.Emit(s.refusal(reason, rcpt, reply))
 	return smtpError(reply)
+}
+
+// refuseMessage reports the refusal of a message whose content was read, so
+// the record says what the message was and what the stages found.
+func (s *session) refuseMessage(m *pipeline.Message, reason telemetry.Reason, reply pipeline.Reply) *smtp.SMTPError {
+	ev := s.refusal(reason, "", reply)
+	ev.Recipient, ev.Recipients = pipeline.RecipientList(m.Envelope.Recipients), len(m.Envelope.Recipients)
+	ev.Subject, ev.MessageID, ev.Attachments = m.Subject, m.MessageID, m.Attachments
+	ev.Verdicts = pipeline.VerdictSummary(m.Verdicts)
+	s.r.emit.Emit(ev)
+	return smtpError(reply)
+}
+
+func (s *session) refusal(reason telemetry.Reason, rcpt string, reply pipeline.Reply) telemetry.Event {
+	action := "reject"
+	if reply.Code < 500 {
+		action = "tempfail"
+	}
+	return telemetry.Event{Type: telemetry.MessageRefused, SessionID: s.c.sessionID, ClientIP: s.c.ip.String(),
+		ClientPort: s.c.port, Helo: s.sc.Hostname(), Sender: s.env.From, Recipient: rcpt, Reason: reason,
+		Code: reply.Code, Status: reply.Status(), Text: reply.Text, Action: action, Outcome: "refused"}
 }
 
 func smtpError(r pipeline.Reply) *smtp.SMTPError {

@@ -14,6 +14,7 @@ type Presets struct {
 	Channels           []string
 	EventTypes         []string
 	ReloadResults      []string
+	Outcomes           []string
 }
 
 // Stats is the single registry of figures. Fields are the typed handles that
@@ -79,6 +80,13 @@ type Stats struct {
 	TrapsSuppressed *CounterFamily // notifications held back by the storm guard, by event type
 	TrapTargetSent  *CounterFamily // notifications a target took (informs: acknowledged), by target
 	TrapTargetFails *CounterFamily // notifications that failed to reach a target, by target
+
+	// Per telemetry channel consumer (a CEF target): records it took, and
+	// the backlog waiting for it in its disk buffer.
+	ChannelSent         *CounterFamily
+	ChannelBacklog      *GaugeFamily
+	ChannelBacklogBytes *GaugeFamily
+	MessagesCompleted   *CounterFamily // messages that left the queue, by outcome
 
 	AgentXSessions *Counter // sessions opened with the master agent
 	AgentXRequests *Counter // requests the master agent sent
@@ -273,6 +281,18 @@ func New(p Presets) *Stats {
 		Help: "Sessions opened with the AgentX master agent (one per connection or reconnection)."})
 	s.AgentXRequests = s.counter(Desc{Arc: 57, Name: "agentx_requests_total",
 		Help: "Requests the AgentX master agent sent (get, get-next, get-bulk, set attempts)."})
+	s.ChannelSent = newFamily(func() *Counter { return new(Counter) }, nil)
+	s.counterFamily(Desc{Arc: 58, Name: "channel_sent_total", Label: "channel", Table: "channel",
+		Help: "Records a telemetry channel's consumer took (for CEF over TCP/TLS: acknowledged by the peer's TCP stack)."}, s.ChannelSent)
+	s.ChannelBacklog = newFamily(func() *Gauge { return new(Gauge) }, nil)
+	s.gaugeFamily(Desc{Arc: 59, Name: "channel_backlog_records", Label: "channel", Table: "channel",
+		Help: "Records waiting in a channel's disk buffer for its consumer."}, s.ChannelBacklog)
+	s.ChannelBacklogBytes = newFamily(func() *Gauge { return new(Gauge) }, nil)
+	s.gaugeFamily(Desc{Arc: 60, Name: "channel_backlog_bytes", Label: "channel", Table: "channel",
+		Help: "Bytes waiting in a channel's disk buffer for its consumer."}, s.ChannelBacklogBytes)
+	s.MessagesCompleted = newFamily(func() *Counter { return new(Counter) }, p.Outcomes)
+	s.counterFamily(Desc{Arc: 61, Name: "messages_completed_total", Label: "outcome", Table: "outcome",
+		Help: "Messages that left the queue, by outcome (delivered, bounced, partial, discarded, deleted)."}, s.MessagesCompleted)
 	return s
 }
 
