@@ -16,6 +16,7 @@ import (
 	"github.com/gatewatch/gatewatch/pipeline/spool"
 	"github.com/gatewatch/gatewatch/pipeline/watch"
 	"github.com/gatewatch/gatewatch/telemetry"
+	"github.com/gatewatch/gatewatch/telemetry/cef"
 	"github.com/gatewatch/gatewatch/telemetry/logging"
 )
 
@@ -27,6 +28,10 @@ import (
 const (
 	logBuffer = 2048
 	logLinger = 20 * time.Millisecond
+	// The CEF channel's memory buffer sits in front of its disk buffer:
+	// large enough for bursts while a batch is written and fsync'd.
+	cefBuffer = 16384
+	cefLinger = 10 * time.Millisecond
 )
 
 func cmdServe(args []string, stderr io.Writer) int {
@@ -60,13 +65,15 @@ type gateway struct {
 	receiver *smtpin.Receiver
 	admin    *adminServer
 	snmp     *snmpChannels
+	cef      *cef.Channel
+	cefSub   *telemetry.Subscription
 	watcher  *watch.Watcher
 	stopBg   context.CancelFunc // background checks
 }
 
 func start(l *loaded, path string, stderr io.Writer) (*gateway, error) {
 	cfg := l.cfg
-	st := telemetry.NewStats("log", "traps")
+	st := telemetry.NewStats("log", "traps", cef.ChannelName)
 	host, _ := os.Hostname()
 	st.SetInfo(version, host)
 	st.SetConfig(cfg.Hash(), l.at)
@@ -78,6 +85,9 @@ func start(l *loaded, path string, stderr io.Writer) (*gateway, error) {
 	gw := &gateway{path: path, cfg: cfg, bus: bus, log: logger}
 	st.ChannelUp.With("log").Set(1) // the log writes to stderr, which is always there
 	gw.logSub = bus.SubscribeWith("log", telemetry.ChannelOptions{Buffer: logBuffer, Wants: logger.Wants, Linger: logLinger}, logger.Handle)
+	if err := gw.startCEF(cfg); err != nil {
+		return nil, err
+	}
 
 	gw.spool, err = spool.Open(cfg.Spool, bus, st)
 	if err != nil {
@@ -164,7 +174,10 @@ func (gw *gateway) reload() {
 			fail(err)
 		}
 	}
-	if !reflect.DeepEqual(cfg.Telemetry, gw.snmp.cfg) {
+	if err := gw.reloadCEF(cfg); err != nil {
+		fail(err)
+	}
+	if !reflect.DeepEqual(cfg.Telemetry.snmpPart(), gw.snmp.cfg.snmpPart()) {
 		// The old subagent must close its session first, or the new one's
 		// registrations would collide with its own.
 		gw.snmp.stop()
@@ -192,6 +205,7 @@ func (gw *gateway) stop(why string) {
 	gw.delivery.Stop()
 	gw.stopBg()
 	gw.snmp.stop() // after the stopping event reached the trap sender
+	gw.stopCEF()
 	gw.admin.close()
 	gw.logSub.Close()
 	gw.log.Flush()

@@ -7,17 +7,17 @@ import (
 	"net"
 	"strings"
 	"time"
+
+	"github.com/gatewatch/gatewatch/telemetry/cef"
 )
 
-// TelemetryConfig configures the SNMP and CEF channels. The CEF keys are
-// accepted and validated now so that configurations stay stable; the CEF
-// exporter that consumes them is not part of this build yet (see README).
+// TelemetryConfig configures the SNMP and CEF channels.
 type TelemetryConfig struct {
 	AgentX       AgentXConfig `yaml:"agentx"`
 	Traps        []TrapTarget `yaml:"traps"`
 	TrapLimit    TrapLimit    `yaml:"trap_limit"`
 	SNMPEngineID string       `yaml:"snmp_engine_id"` // hex; "" derives one from the host name
-	CEF          CEFConfig    `yaml:"cef"`
+	CEF          cef.Config   `yaml:"cef"`
 }
 
 // AgentXConfig is the master agent to register with.
@@ -46,27 +46,6 @@ type TrapTarget struct {
 	AuthPass  string `yaml:"auth_pass"`
 	Priv      string `yaml:"priv"`
 	PrivPass  string `yaml:"priv_pass"`
-}
-
-// CEFConfig is the CEF-over-syslog channel.
-type CEFConfig struct {
-	File      string      `yaml:"file"`
-	Targets   []CEFTarget `yaml:"targets"`
-	BufferDir string      `yaml:"buffer_dir"`
-}
-
-// CEFTarget is one syslog receiver.
-type CEFTarget struct {
-	Address string       `yaml:"address"` // udp://, tcp:// or tls://host:port
-	Format  string       `yaml:"format"`  // rfc5424 or rfc3164
-	TLS     CEFTargetTLS `yaml:"tls"`
-}
-
-// CEFTargetTLS is the TLS trust for a target.
-type CEFTargetTLS struct {
-	CA   string `yaml:"ca"`
-	Cert string `yaml:"cert"`
-	Key  string `yaml:"key"`
 }
 
 // Validate checks the section; errors name the key.
@@ -117,17 +96,13 @@ func (c TelemetryConfig) Validate() error {
 			bad(key+".version", "%q: want \"2c\" or \"3\"", t.Version)
 		}
 	}
-	for i, t := range c.CEF.Targets {
-		key := fmt.Sprintf("cef.targets[%d]", i)
-		scheme, hp, ok := strings.Cut(t.Address, "://")
-		if !ok || (scheme != "udp" && scheme != "tcp" && scheme != "tls") {
-			bad(key+".address", "%q: want udp://, tcp:// or tls://host:port", t.Address)
-		} else if _, _, err := net.SplitHostPort(hp); err != nil {
-			bad(key+".address", "%q: %v", t.Address, err)
-		}
-		if t.Format != "rfc5424" && t.Format != "rfc3164" {
-			bad(key+".format", "%q: want rfc5424 or rfc3164", t.Format)
-		}
-	}
+	errs = append(errs, c.CEF.Validate("telemetry.cef"))
 	return errors.Join(errs...)
+}
+
+// snmpPart is the configuration without the CEF section: what the SNMP
+// channels depend on.
+func (c TelemetryConfig) snmpPart() TelemetryConfig {
+	c.CEF = cef.Config{}
+	return c
 }

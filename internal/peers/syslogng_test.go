@@ -1,48 +1,21 @@
 package peers
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 )
-
-func writeSelfSigned(t *testing.T, dir string) (cert, key string) {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "localhost"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &k.PublicKey, k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kb, _ := x509.MarshalECPrivateKey(k)
-	cert, key = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	os.WriteFile(cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
-	os.WriteFile(key, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb}), 0o600)
-	return cert, key
-}
 
 // Every listener takes a CEF message in its framing and the parser splits
 // it; the values stay escaped.
 func TestSyslogNGReceivesCEF(t *testing.T) {
 	t.Parallel()
-	cert, key := writeSelfSigned(t, t.TempDir())
-	s := StartSyslogNG(t, SyslogNGOptions{TLS: &SyslogNGTLS{Cert: cert, Key: key}})
+	pki := WritePKI(t, t.TempDir())
+	s := StartSyslogNG(t, SyslogNGOptions{TLS: &SyslogNGTLS{Cert: pki.ServerCert, Key: pki.ServerKey}})
 	msg := func(n int) string {
 		return fmt.Sprintf(`CEF:0|Gatewatch|Gatewatch Mail Gateway|test|100%d|name \| with pipe|5|msg=value \= escaped n=%d`, n, n)
 	}
@@ -58,10 +31,15 @@ func TestSyslogNGReceivesCEF(t *testing.T) {
 	}
 	send("tcp", s.BSD, "<134>Nov 22 14:30:00 gw1 gatewatch: "+msg(1)+"\n")
 	send("udp", s.BSD, "<134>Nov 22 14:30:00 gw1 gatewatch: "+msg(2))
-	m5424 := "<134>1 2026-11-22T14:30:00.123456Z gw1 gatewatch 42 message.accepted - " + msg(3)
+	m5424 := "<134>1 2026-11-22T14:30:00.123456Z gw1 gatewatch 42 message.accepted [meta sequenceId=\"17\"] " + msg(3)
 	send("tcp", s.RFC5424, fmt.Sprintf("%d %s", len(m5424), m5424))
 	send("udp", s.RFC5424, "<134>1 2026-11-22T14:30:00Z gw1 gatewatch 42 x - "+msg(4))
-	tc, err := tls.Dial("tcp", s.TLS, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // test against a self-signed certificate
+	pool := x509.NewCertPool()
+	caPEM, err := os.ReadFile(pki.CA)
+	if err != nil || !pool.AppendCertsFromPEM(caPEM) {
+		t.Fatalf("CA: %v", err)
+	}
+	tc, err := tls.Dial("tcp", s.TLS, &tls.Config{RootCAs: pool, ServerName: "localhost"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +62,7 @@ func TestSyslogNGReceivesCEF(t *testing.T) {
 			t.Errorf("message %d parsed as %+v", n, r)
 		}
 	}
-	if r := seen["3"]; r.MsgID != "message.accepted" || r.Program != "gatewatch" || r.Source != "s_5424" {
+	if r := seen["3"]; r.MsgID != "message.accepted" || r.Program != "gatewatch" || r.Source != "s_5424" || r.Seq != "17" || r.RawMsg != m5424 {
 		t.Errorf("RFC 5424 header fields: %+v", r)
 	}
 	if r := seen["5"]; r.Source != "s_tls" {
