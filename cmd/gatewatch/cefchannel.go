@@ -16,6 +16,7 @@ func (gw *gateway) startCEF(cfg *Config) error {
 	}
 	gw.cef = ch
 	gw.cefSub = gw.bus.SubscribeWith(cef.ChannelName, telemetry.ChannelOptions{Buffer: cefBuffer, Wants: ch.Wants, Linger: cefLinger}, ch.Handle)
+	ch.Start()
 	return nil
 }
 

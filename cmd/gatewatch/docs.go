@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gatewatch/gatewatch/telemetry"
+	"github.com/gatewatch/gatewatch/telemetry/cef"
 	"github.com/gatewatch/gatewatch/telemetry/prom"
 )
 
@@ -31,6 +32,25 @@ func writeReference(w io.Writer) {
 	var fields []string
 	fullEvent().Fields(func(f telemetry.Field) { fields = append(fields, "`"+f.Name+"`") })
 	fmt.Fprintln(w, strings.Join(fields, ", ")+".")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "### CEF field dictionary")
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "Header: `CEF:0|%s|%s|<version>|<CEF id>|<CEF name>|<severity>|`. Extension keys, in record order "+
+		"(limits in UTF-16 code units; a longer value is cut and ends with `%s`):\n", cef.Vendor, cef.Product, cef.TruncationMarker)
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| key | label | limit | log field | meaning |")
+	fmt.Fprintln(w, "|---|---|---|---|---|")
+	for _, k := range cef.Dictionary() {
+		limit := ""
+		if k.Max > 0 {
+			limit = fmt.Sprint(k.Max)
+		}
+		label := k.Label
+		if label == "*" {
+			label = "per event type"
+		}
+		fmt.Fprintf(w, "| `%s` | %s | %s | %s | %s |\n", k.Key, label, limit, code(k.Field), k.Doc)
+	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "### Statistics")
 	fmt.Fprintln(w)

@@ -96,8 +96,29 @@ func TestRcptRejectedBounces(t *testing.T) {
 				Recipients: []pipeline.Recipient{
 					{Addr: "good@dest.test"},
 					{Addr: "bad@dest.test", ORcpt: "orig-bad@dest.test", ORcptType: "RFC822"},
-				}}}, content)
+				}}, Subject: "bounce | test", MessageID: "<b1@sender.test>",
+				Client:   pipeline.Client{IP: "192.0.2.9", Port: 4242, Helo: "client.test"},
+				Verdicts: []pipeline.Verdict{{Stage: "antivirus", Status: "clean"}}}, content)
 			e.waitGone(id)
+
+			// The one record of the message: half delivered, half bounced.
+			cev, ok := e.rec.eventFor(telemetry.MessageCompleted, id)
+			if !ok || cev.Outcome != telemetry.OutcomePartial || cev.Action != "accept" || cev.Recipients != 2 ||
+				cev.Recipient != "good@dest.test,bad@dest.test" || cev.Sender != testSender || cev.Code != 550 ||
+				cev.Status != "5.1.1" || cev.Reason != telemetry.ReasonRejected || cev.Subject != "bounce | test" ||
+				cev.MessageID != "<b1@sender.test>" || cev.ClientIP != "192.0.2.9" || cev.Helo != "client.test" ||
+				cev.Verdicts != "antivirus=clean" || cev.Attempt != 1 || cev.Route != "fake" {
+				t.Errorf("message.completed %+v (found %v)", cev, ok)
+			}
+			n := 0
+			for _, ev := range e.rec.events(telemetry.MessageCompleted) {
+				if ev.QueueID == id {
+					n++
+				}
+			}
+			if n != 1 {
+				t.Errorf("%d message.completed events for the message, want 1", n)
+			}
 
 			got := hop.received()
 			if len(got) != 1 || len(got[0].Rcpts) != 1 || got[0].Rcpts[0] != "good@dest.test" {
@@ -142,6 +163,9 @@ func TestRcptRejectedBounces(t *testing.T) {
 				t.Error("DSN in the directory differs from the DSN queued")
 			}
 			e.waitGone(dm.ID)
+			if dev, ok := e.rec.eventFor(telemetry.MessageCompleted, dm.ID); !ok || dev.Outcome != telemetry.OutcomeDelivered || dev.Sender != "" {
+				t.Errorf("message.completed of the DSN: %+v (found %v)", dev, ok)
+			}
 
 			dsn := parseDSN(t, body)
 			if dsn.ReportType != "delivery-status" {

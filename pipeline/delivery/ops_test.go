@@ -245,6 +245,13 @@ func TestQueueOps(t *testing.T) {
 		if n := e.st.DSNGenerated.Load(); n != 0 {
 			t.Errorf("Delete generated %d DSNs", n)
 		}
+		ev, ok := e.rec.eventFor(telemetry.MessageCompleted, id)
+		if !ok || ev.Action != "delete" || ev.Outcome != telemetry.OutcomeDeleted || ev.Recipient != "a@dest.test" {
+			t.Errorf("message.completed of the deleted message: %+v (found %v)", ev, ok)
+		}
+		if n := e.rec.count(telemetry.MessageCompleted); n != 1 {
+			t.Errorf("%d message.completed events, want 1", n)
+		}
 	})
 	t.Run("busy", func(t *testing.T) {
 		hop := newFakeHop(t)

@@ -487,6 +487,39 @@ func TestSTARTTLS(t *testing.T) {
 	}
 }
 
+// discardAll is a stage whose verdict drops every message.
+type discardAll struct{}
+
+func (discardAll) Name() string { return "discard-all" }
+func (discardAll) Scan(context.Context, *pipeline.Message) (pipeline.Verdict, error) {
+	return pipeline.Verdict{Status: "spam", Score: 12.5, Suggest: pipeline.ActionDiscard}, nil
+}
+
+func TestDiscardedMessageCompletes(t *testing.T) {
+	h := start(t, nil, discardAll{})
+	c := greeted(t, h.addr)
+	c.expect(250, "EHLO client")
+	msg := "Subject: =?UTF-8?Q?caf=C3=A9_offer?=\r\nMessage-ID: <d1@example.org>\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n" +
+		"--b\r\nContent-Disposition: attachment; filename=\"x.exe\"\r\n\r\nMZ\r\n--b--\r\n"
+	code, text := c.sendMessage("a@example.org", []string{"b@example.test", "c@example.test"}, msg)
+	if code != 250 || !strings.Contains(text, "discarded as") {
+		t.Fatalf("discard: %d %s", code, text)
+	}
+	if ids, _ := h.sp.List(spool.Incoming); len(ids) != 0 {
+		t.Fatalf("discarded message was queued: %v", ids)
+	}
+	got := h.ev.of(telemetry.MessageCompleted)
+	if len(got) != 1 {
+		t.Fatalf("%d message.completed events, want 1", len(got))
+	}
+	ev := got[0]
+	if ev.Outcome != telemetry.OutcomeDiscarded || ev.Action != "discard" || ev.Subject != "café offer" ||
+		ev.MessageID != "<d1@example.org>" || len(ev.Attachments) != 1 || ev.Attachments[0] != "x.exe" ||
+		ev.Verdicts != "discard-all=spam(12.5)" || ev.Recipient != "b@example.test,c@example.test" || ev.Size == 0 {
+		t.Errorf("message.completed = %+v", ev)
+	}
+}
+
 // rejectAll is a stage that refuses every message, to check the scan hook.
 type rejectAll struct{ err error }
 
@@ -511,6 +544,13 @@ func TestScanStagesDecideBeforeQueueing(t *testing.T) {
 	}
 	if got := h.ev.of(telemetry.ScanStageDone); len(got) != 1 || got[0].Stage != "reject-all" {
 		t.Fatalf("stage events = %+v", got)
+	}
+	// The refusal is the message's one record: it says what the message
+	// was and what the stages found.
+	if got := h.ev.of(telemetry.MessageRefused); len(got) != 1 || got[0].Verdicts != "reject-all=banned" ||
+		got[0].Action != "reject" || got[0].Outcome != "refused" || got[0].Recipient != "b@example.test" ||
+		got[0].Recipients != 1 || got[0].Reason != telemetry.ReasonScanReject {
+		t.Fatalf("message.refused = %+v", got)
 	}
 
 	h2 := start(t, nil, rejectAll{err: fmt.Errorf("scanner down")})

@@ -53,6 +53,7 @@ type Channel struct {
 
 	mu       sync.Mutex
 	cfg      Config
+	started  bool
 	closed   bool
 	format   *Formatter
 	header   syslogHeader
@@ -66,7 +67,9 @@ type Channel struct {
 	recs     [][]byte
 }
 
-// New starts the channel with cfg.
+// New opens the channel's sinks for cfg; Start starts its senders. Between
+// the two the caller subscribes Handle, so that the senders' own first
+// events (connected, disconnected) make records too.
 func New(cfg Config, o Options) (*Channel, error) {
 	if o.Grace == 0 {
 		o.Grace = 3 * time.Second
@@ -178,10 +181,27 @@ func (c *Channel) build(cfg Config) error {
 	c.format = NewFormatter(Device{Version: c.opts.Version, Host: host, ID: c.opts.SMTPName}, cfg.MaxRecordBytes)
 	c.all.Store(cfg.WantsAll())
 	c.on.Store(cfg.Enabled())
-	for _, s := range senders {
-		go s.run()
+	if c.started {
+		c.startSenders()
 	}
 	return nil
+}
+
+// Start starts sending to the targets.
+func (c *Channel) Start() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.started || c.closed {
+		return
+	}
+	c.started = true
+	c.startSenders()
+}
+
+func (c *Channel) startSenders() {
+	for _, s := range c.senders {
+		go s.run()
+	}
 }
 
 // cursorName is a target's name in the disk buffer: its channel name made
@@ -343,8 +363,10 @@ func (c *Channel) teardown(grace time.Duration) {
 		s.grace = grace
 		close(s.stop)
 	}
-	for _, s := range c.senders {
-		<-s.done
+	if c.started {
+		for _, s := range c.senders {
+			<-s.done
+		}
 	}
 	if c.journal != nil {
 		_ = c.journal.Close()

@@ -35,6 +35,7 @@ func startChannel(t testing.TB, cfg Config) *running {
 	}
 	r := &running{bus: bus, st: st, ch: ch}
 	r.sub = bus.SubscribeWith(ChannelName, telemetry.ChannelOptions{Buffer: 16384, Wants: ch.Wants}, ch.Handle)
+	ch.Start()
 	t.Cleanup(r.close)
 	return r
 }

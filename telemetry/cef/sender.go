@@ -186,6 +186,17 @@ func (s *sender) dial() (*stream, error) {
 // session sends until the connection breaks or the sender is stopped.
 func (s *sender) session(st *stream) error {
 	s.cursor.Rewind()
+	// A receiver that stopped reading blocks a write until the kernel
+	// gives up (userTimeout): a stop must not wait that long.
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-s.stop:
+			_ = st.conn.SetWriteDeadline(time.Now().Add(s.grace))
+		case <-done:
+		}
+	}()
 	ticker := time.NewTicker(ackPoll)
 	defer ticker.Stop()
 	var buf []byte
