@@ -7,12 +7,15 @@ PKGS      := ./...
 # Debian packages of the real peers the integration tests start on loopback.
 PEER_PKGS := postfix swaks prometheus snmpd snmp snmptrapd libsnmp-base smitools \
              syslog-ng-core syslog-ng-scl clamav-daemon clamdscan clamav \
-             unbound bind9-dnsutils netcat-openbsd
+             unbound bind9-dnsutils netcat-openbsd libestr0 libfastjson4
 # One probe per package above: a command it ships.
 PEER_CMDS := /usr/sbin/postfix /usr/sbin/smtp-sink /usr/sbin/smtp-source /usr/bin/swaks \
              /usr/bin/promtool /usr/sbin/snmpd /usr/bin/snmpget /usr/sbin/snmptrapd \
              /usr/bin/smilint /usr/sbin/syslog-ng /usr/sbin/clamd /usr/sbin/unbound \
              /usr/bin/dig /usr/bin/nc
+# rsyslog conflicts with syslog-ng-core: its packages are unpacked here and
+# run from there (libestr0 and libfastjson4 above are its libraries).
+RSYSLOG_ROOT := /usr/local/lib/gatewatch-peers/rsyslog
 
 .PHONY: all build run test test-unit lint bench docs deps fuzz clean
 
@@ -27,13 +30,19 @@ run: build
 # deps installs the peers non-interactively; policy-rc.d keeps package scripts
 # from starting daemons (snmpd on :161, unbound on :53, clamd, ...).
 deps:
-	@missing=0; for c in $(PEER_CMDS); do [ -x $$c ] || missing=1; done; \
+	@missing=0; for c in $(PEER_CMDS) $(RSYSLOG_ROOT)/usr/sbin/rsyslogd; do [ -x $$c ] || missing=1; done; \
+	dpkg -s libestr0 libfastjson4 >/dev/null 2>&1 || missing=1; \
 	if [ $$missing = 1 ]; then \
 	  set -e; export DEBIAN_FRONTEND=noninteractive; \
 	  [ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; }; \
 	  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections; \
 	  apt-get update -qq; \
 	  apt-get install -y -qq --no-install-recommends $(PEER_PKGS) >/dev/null; \
+	  if [ ! -x $(RSYSLOG_ROOT)/usr/sbin/rsyslogd ]; then \
+	    d=$$(mktemp -d); chmod 755 $$d; \
+	    (cd $$d && apt-get download -qq rsyslog rsyslog-gnutls); \
+	    mkdir -p $(RSYSLOG_ROOT); for p in $$d/*.deb; do dpkg -x $$p $(RSYSLOG_ROOT); done; rm -rf $$d; \
+	  fi; \
 	fi
 
 test: deps
@@ -53,6 +62,8 @@ lint:
 bench: deps
 	$(GO) test -run XXX -bench 'Relay|IdleConnections' -benchtime 1x -timeout 60m ./internal/bench/
 	$(GO) test -run XXX -bench TelemetrySpine -benchtime 5000x ./internal/bench/
+	$(GO) test -run XXX -bench RelayCEF -benchtime 1x -timeout 30m ./internal/bench/
+	$(GO) test -run XXX -bench 'Format|ChannelTCP' -cpu 1 -benchtime 200000x ./telemetry/cef/
 	$(GO) test -run XXX -bench . -benchmem ./pipeline/spool/ ./telemetry/
 
 # fuzz runs every fuzz target for FUZZTIME each.
@@ -60,6 +71,12 @@ FUZZTIME ?= 30s
 fuzz:
 	$(GO) test -run XXX -fuzz FuzzSession -fuzztime $(FUZZTIME) ./pipeline/smtpin/
 	$(GO) test -run XXX -fuzz FuzzParse -fuzztime $(FUZZTIME) ./pipeline/spool/
+	$(GO) test -run XXX -fuzz FuzzDescribe -fuzztime $(FUZZTIME) ./pipeline/
+	$(GO) test -run XXX -fuzz FuzzFormat -fuzztime $(FUZZTIME) ./telemetry/cef/
+	$(GO) test -run XXX -fuzz FuzzDecodeStored -fuzztime $(FUZZTIME) ./telemetry/cef/
+	# A time-limited run of this target can end on the fuzz runner's own
+	# shutdown race ("context deadline exceeded"); a count does not.
+	$(GO) test -run XXX -fuzz FuzzOpenSegment -fuzztime 20000x ./telemetry/cef/journal/
 
 # docs rewrites what is generated from the code: the README's event catalog
 # and statistics, and the MIB.

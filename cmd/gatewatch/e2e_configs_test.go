@@ -88,3 +88,106 @@ telemetry:
 		return strings.Contains(log, "GATEWATCH-MIB::gwConfigReloadedEvent") && strings.Contains(log, "GATEWATCH-MIB::gwTrapEvent.0 = STRING: config.reloaded")
 	})
 }
+
+// shippedConf returns a shipped configuration with the given replacements,
+// failing when one of them finds nothing to replace (the file changed and
+// the test would no longer test it as shipped).
+func shippedConf(t *testing.T, name string, pairs ...string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("../../configs", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	for i := 0; i < len(pairs); i += 2 {
+		if !strings.Contains(s, pairs[i]) {
+			t.Fatalf("%s no longer contains %q", name, pairs[i])
+		}
+		s = strings.ReplaceAll(s, pairs[i], pairs[i+1])
+	}
+	return s
+}
+
+// cefCollectorTargets sends to a collector over TLS (with a client
+// certificate) and over TCP.
+const cefCollectorTargets = `
+telemetry:
+  cef:
+    hostname: gw-collector-test
+    targets:
+      - {name: tls, address: "tls://{{.TLS}}", tls: {ca: "{{.CA}}", cert: "{{.Cert}}", key: "{{.Key}}", server_name: localhost}}
+      - {name: tcp, address: "tcp://{{.TCP}}"}
+    buffer_dir: "{{.Dir}}/cef-buffer"
+`
+
+// collectorReceives sends one message and waits until the collector's file
+// holds its record from both targets.
+func collectorReceives(t *testing.T, g *gwProc, dir string) {
+	t.Helper()
+	reply, err := sendMail(g.SMTP, "a@senders.test", []string{"r@example.test"}, numbered("collector", 1), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := queueIDOf(t, reply)
+	var lines []string
+	waitFor(t, "the record over TLS and over TCP", 30*time.Second, func() bool {
+		lines = lines[:0]
+		files, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+		for _, f := range files {
+			b, _ := os.ReadFile(f)
+			for _, l := range strings.Split(string(b), "\n") {
+				if strings.Contains(l, "|1031|Message processed|") && strings.Contains(l, "externalId="+id) {
+					lines = append(lines, l)
+				}
+			}
+		}
+		return len(lines) >= 2
+	})
+	for _, l := range lines {
+		if !strings.Contains(l, " gw-collector-test seq=") || !strings.Contains(l, "CEF:0|Gatewatch|Gatewatch Mail Gateway|") {
+			t.Errorf("stored line %q", l)
+		}
+	}
+	if len(lines) != 2 {
+		t.Errorf("%d stored records for one message and two targets", len(lines))
+	}
+}
+
+// configs/syslog-ng-cef.conf works as shipped: it takes our records over
+// TLS with a client certificate and over TCP, and stores them.
+func TestShippedSyslogNGConf(t *testing.T) {
+	pki := peers.WritePKI(t, t.TempDir())
+	out := t.TempDir()
+	tlsAddr, tcpAddr := peers.FreeAddr(t), peers.FreeAddr(t)
+	_, tlsPort, _ := strings.Cut(tlsAddr, ":")
+	_, tcpPort, _ := strings.Cut(tcpAddr, ":")
+	conf := "@version: 3.38\n" + shippedConf(t, "syslog-ng-cef.conf",
+		`ip("0.0.0.0")`, `ip("127.0.0.1")`, "port(6514)", "port("+tlsPort+")", "port(601)", "port("+tcpPort+")",
+		"/etc/syslog-ng/tls/collector-key.pem", pki.ServerKey, "/etc/syslog-ng/tls/collector.pem", pki.ServerCert,
+		"/etc/syslog-ng/tls/ca.pem", pki.CA, "/var/log/gatewatch", out)
+	peers.StartSyslogNGConf(t, conf, tlsAddr, tcpAddr)
+	sink := peers.StartSink(t, peers.SinkOptions{})
+	g := startGateway(t, singleRoute+cefCollectorTargets, gwVars{"Sink": sink.Addr, "Name": "out", "TLS": tlsAddr, "TCP": tcpAddr,
+		"CA": pki.CA, "Cert": pki.ClientCert, "Key": pki.ClientKey})
+	collectorReceives(t, g, out)
+}
+
+// configs/rsyslog-cef.conf works as shipped, the same way.
+func TestShippedRsyslogConf(t *testing.T) {
+	pki := peers.WritePKI(t, t.TempDir())
+	out := t.TempDir()
+	tlsAddr, tcpAddr := peers.FreeAddr(t), peers.FreeAddr(t)
+	_, tlsPort, _ := strings.Cut(tlsAddr, ":")
+	_, tcpPort, _ := strings.Cut(tcpAddr, ":")
+	shipped := shippedConf(t, "rsyslog-cef.conf",
+		`port="6514"`, `address="127.0.0.1" port="`+tlsPort+`"`, `port="601"`, `address="127.0.0.1" port="`+tcpPort+`"`,
+		"/etc/rsyslog.d/tls/collector-key.pem", pki.ServerKey, "/etc/rsyslog.d/tls/collector.pem", pki.ServerCert,
+		"/etc/rsyslog.d/tls/ca.pem", pki.CA, "/var/log/gatewatch", out)
+	peers.StartRsyslog(t, func(dir string) string {
+		return "global(workDirectory=\"" + dir + "\")\n" + shipped
+	}, tlsAddr, tcpAddr)
+	sink := peers.StartSink(t, peers.SinkOptions{})
+	g := startGateway(t, singleRoute+cefCollectorTargets, gwVars{"Sink": sink.Addr, "Name": "out", "TLS": tlsAddr, "TCP": tcpAddr,
+		"CA": pki.CA, "Cert": pki.ClientCert, "Key": pki.ClientKey})
+	collectorReceives(t, g, out)
+}

@@ -58,6 +58,7 @@ delivery:
 		b.Fatal(err)
 	}
 	g.cmd = exec.Command(bin, "serve", "-config", path)
+	g.cmd.Dir = dir // relative paths of the default config (var/...) land here
 	g.cmd.Stdout, g.cmd.Stderr = logf, logf
 	if err := g.cmd.Start(); err != nil {
 		b.Fatal(err)
@@ -100,6 +101,21 @@ func (g *gateway) stat(b *testing.B, name string) int64 {
 	}
 	b.Fatalf("/stats has no %s", name)
 	return 0
+}
+
+// processCPU is the CPU time (user and system) a process has used.
+func processCPU(b *testing.B, pid int) time.Duration {
+	b.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Fields after the command name, which may contain spaces.
+	f := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+2:]))
+	utime, _ := strconv.ParseInt(f[11], 10, 64)
+	stime, _ := strconv.ParseInt(f[12], 10, 64)
+	const ticksPerSecond = 100 // USER_HZ on Linux
+	return time.Duration(utime+stime) * time.Second / ticksPerSecond
 }
 
 // rssBytes is the resident set size of a process.
