@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/gatewatch/gatewatch/internal/peers"
+	"github.com/gatewatch/gatewatch/pipeline"
+	"github.com/gatewatch/gatewatch/pipeline/spool"
 )
 
 func runCLI(args ...string) (code int, stdout, stderr string) {
@@ -170,5 +172,45 @@ func TestQueueCommands(t *testing.T) {
 	}
 	if s := state(); s != "gone" {
 		t.Fatalf("after delete: %s", s)
+	}
+}
+
+// A gateway that stopped between picking a message up and trying it
+// leaves it in active; with no gateway running, the queue commands treat
+// it as queued (as the next start would) instead of "being delivered".
+func TestQueueOfflineLeftoverActive(t *testing.T) {
+	dir := t.TempDir()
+	sp, err := spool.Open(spool.Config{Dir: filepath.Join(dir, "spool")}, discard{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := sp.NewID()
+	d, err := sp.NewDraft(id, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Write(numbered("leftover", 1)); err != nil {
+		t.Fatal(err)
+	}
+	meta := pipeline.Meta{ID: id, Kind: pipeline.KindMail, Received: time.Now(),
+		Envelope: pipeline.Envelope{From: "a@senders.test", Recipients: []pipeline.Recipient{{Addr: "r@example.test"}}}}
+	if err := d.Commit(&meta); err != nil {
+		t.Fatal(err)
+	}
+	if err := sp.Move(id, spool.Incoming, spool.Active); err != nil {
+		t.Fatal(err)
+	}
+	sp.Close()
+	cfg := filepath.Join(dir, "gatewatch.yaml")
+	if err := os.WriteFile(cfg, []byte("spool: {dir: "+filepath.Join(dir, "spool")+"}\nadmin: {listen: \"\"}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(env.bin, "queue", "-config", cfg, "hold", id).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "hold done") {
+		t.Fatalf("offline hold of a leftover active message: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "spool", "hold", id)); err != nil {
+		entries, _ := filepath.Glob(filepath.Join(dir, "spool", "*", id+"*"))
+		t.Errorf("message not in hold after the command: %v (files: %v)", err, entries)
 	}
 }

@@ -206,6 +206,13 @@ func queueOffline(dir, op, id string, stdout, stderr io.Writer) int {
 		return exitFailure
 	}
 	defer sp.Close()
+	// Holding the owner lock, no gateway delivers anything: a message left
+	// in active by a gateway that stopped between picking it up and trying
+	// it is queued, exactly as the next start would find it.
+	if _, _, err := sp.Recover(); err != nil {
+		fmt.Fprintf(stderr, "gatewatch queue %s: %v\n", op, err)
+		return exitFailure
+	}
 	n := 1
 	switch op {
 	case "hold":
