@@ -153,41 +153,53 @@ func collectorReceives(t *testing.T, g *gwProc, dir string) {
 	}
 }
 
+// collector is what a shipped collector configuration is tested with: a
+// PKI, loopback addresses for its TLS and TCP inputs, a directory for what
+// it stores.
+type collector struct {
+	pki              peers.PKI
+	out              string
+	tlsAddr, tcpAddr string
+	tlsPort, tcpPort string
+}
+
+func newCollector(t *testing.T) collector {
+	c := collector{pki: peers.WritePKI(t, t.TempDir()), out: t.TempDir(), tlsAddr: peers.FreeAddr(t), tcpAddr: peers.FreeAddr(t)}
+	_, c.tlsPort, _ = strings.Cut(c.tlsAddr, ":")
+	_, c.tcpPort, _ = strings.Cut(c.tcpAddr, ":")
+	return c
+}
+
+// check runs a gateway with a TLS and a TCP target at the collector and
+// waits for its records there.
+func (c collector) check(t *testing.T) {
+	sink := peers.StartSink(t, peers.SinkOptions{})
+	g := startGateway(t, singleRoute+cefCollectorTargets, gwVars{"Sink": sink.Addr, "Name": "out", "TLS": c.tlsAddr, "TCP": c.tcpAddr,
+		"CA": c.pki.CA, "Cert": c.pki.ClientCert, "Key": c.pki.ClientKey})
+	collectorReceives(t, g, c.out)
+}
+
 // configs/syslog-ng-cef.conf works as shipped: it takes our records over
 // TLS with a client certificate and over TCP, and stores them.
 func TestShippedSyslogNGConf(t *testing.T) {
-	pki := peers.WritePKI(t, t.TempDir())
-	out := t.TempDir()
-	tlsAddr, tcpAddr := peers.FreeAddr(t), peers.FreeAddr(t)
-	_, tlsPort, _ := strings.Cut(tlsAddr, ":")
-	_, tcpPort, _ := strings.Cut(tcpAddr, ":")
+	c := newCollector(t)
 	conf := "@version: 3.38\n" + shippedConf(t, "syslog-ng-cef.conf",
-		`ip("0.0.0.0")`, `ip("127.0.0.1")`, "port(6514)", "port("+tlsPort+")", "port(601)", "port("+tcpPort+")",
-		"/etc/syslog-ng/tls/collector-key.pem", pki.ServerKey, "/etc/syslog-ng/tls/collector.pem", pki.ServerCert,
-		"/etc/syslog-ng/tls/ca.pem", pki.CA, "/var/log/gatewatch", out)
-	peers.StartSyslogNGConf(t, conf, tlsAddr, tcpAddr)
-	sink := peers.StartSink(t, peers.SinkOptions{})
-	g := startGateway(t, singleRoute+cefCollectorTargets, gwVars{"Sink": sink.Addr, "Name": "out", "TLS": tlsAddr, "TCP": tcpAddr,
-		"CA": pki.CA, "Cert": pki.ClientCert, "Key": pki.ClientKey})
-	collectorReceives(t, g, out)
+		`ip("0.0.0.0")`, `ip("127.0.0.1")`, "port(6514)", "port("+c.tlsPort+")", "port(601)", "port("+c.tcpPort+")",
+		"/etc/syslog-ng/tls/collector-key.pem", c.pki.ServerKey, "/etc/syslog-ng/tls/collector.pem", c.pki.ServerCert,
+		"/etc/syslog-ng/tls/ca.pem", c.pki.CA, "/var/log/gatewatch", c.out)
+	peers.StartSyslogNGConf(t, conf, c.tlsAddr, c.tcpAddr)
+	c.check(t)
 }
 
 // configs/rsyslog-cef.conf works as shipped, the same way.
 func TestShippedRsyslogConf(t *testing.T) {
-	pki := peers.WritePKI(t, t.TempDir())
-	out := t.TempDir()
-	tlsAddr, tcpAddr := peers.FreeAddr(t), peers.FreeAddr(t)
-	_, tlsPort, _ := strings.Cut(tlsAddr, ":")
-	_, tcpPort, _ := strings.Cut(tcpAddr, ":")
+	c := newCollector(t)
 	shipped := shippedConf(t, "rsyslog-cef.conf",
-		`port="6514"`, `address="127.0.0.1" port="`+tlsPort+`"`, `port="601"`, `address="127.0.0.1" port="`+tcpPort+`"`,
-		"/etc/rsyslog.d/tls/collector-key.pem", pki.ServerKey, "/etc/rsyslog.d/tls/collector.pem", pki.ServerCert,
-		"/etc/rsyslog.d/tls/ca.pem", pki.CA, "/var/log/gatewatch", out)
+		`port="6514"`, `address="127.0.0.1" port="`+c.tlsPort+`"`, `port="601"`, `address="127.0.0.1" port="`+c.tcpPort+`"`,
+		"/etc/rsyslog.d/tls/collector-key.pem", c.pki.ServerKey, "/etc/rsyslog.d/tls/collector.pem", c.pki.ServerCert,
+		"/etc/rsyslog.d/tls/ca.pem", c.pki.CA, "/var/log/gatewatch", c.out)
 	peers.StartRsyslog(t, func(dir string) string {
 		return "global(workDirectory=\"" + dir + "\")\n" + shipped
-	}, tlsAddr, tcpAddr)
-	sink := peers.StartSink(t, peers.SinkOptions{})
-	g := startGateway(t, singleRoute+cefCollectorTargets, gwVars{"Sink": sink.Addr, "Name": "out", "TLS": tlsAddr, "TCP": tcpAddr,
-		"CA": pki.CA, "Cert": pki.ClientCert, "Key": pki.ClientKey})
-	collectorReceives(t, g, out)
+	}, c.tlsAddr, c.tcpAddr)
+	c.check(t)
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -218,4 +219,23 @@ func (s *SyslogNG) Raw(t testing.TB) string {
 		t.Fatalf("peers: %v", err)
 	}
 	return string(b)
+}
+
+// Sequence checks that the records' RFC 5424 sequence IDs run without a
+// gap or a repeat, each one more than the one before (a lost record shows
+// as a gap, one sent twice as a repeat); it returns the first and last.
+func Sequence(recs []CEFRecord) (first, last int, err error) {
+	for i, r := range recs {
+		seq, err := strconv.Atoi(r.Seq)
+		if err != nil {
+			return first, last, fmt.Errorf("record %d has no sequenceId: %q", i, r.RawMsg)
+		}
+		if i == 0 {
+			first = seq
+		} else if seq != last+1 {
+			return first, last, fmt.Errorf("record %d: sequenceId %d after %d", i, seq, last)
+		}
+		last = seq
+	}
+	return first, last, nil
 }

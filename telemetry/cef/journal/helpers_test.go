@@ -130,31 +130,7 @@ func encodedLen(data ...[]byte) int64 {
 // crash abandons j as a killed process would: no final sync, no cursor
 // persisted, descriptors simply gone. What was written with write(2) stays
 // in the page cache, so a reopen sees it, as after a real kill.
-func crash(j *Journal) {
-	j.amu.Lock()
-	defer j.amu.Unlock()
-	j.mu.Lock()
-	j.closed = true
-	for _, c := range j.order {
-		close(c.ready)
-	}
-	j.mu.Unlock()
-	if j.stop != nil {
-		close(j.stop)
-		<-j.done
-	}
-	j.smu.Lock()
-	defer j.smu.Unlock()
-	j.mu.Lock()
-	for _, s := range j.segs {
-		s.retire()
-	}
-	j.mu.Unlock()
-	for _, c := range j.order {
-		_ = c.file.f.Close()
-	}
-	_ = j.dirf.Close()
-}
+func crash(j *Journal) { _ = j.shut(false) }
 
 // dropLog collects OnDrop reports.
 type dropLog struct {

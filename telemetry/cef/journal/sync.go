@@ -12,10 +12,7 @@ import (
 func (j *Journal) Sync() error {
 	j.smu.Lock()
 	defer j.smu.Unlock()
-	j.mu.Lock()
-	closed := j.closed
-	j.mu.Unlock()
-	if closed {
+	if j.isClosed() {
 		return ErrClosed
 	}
 	return j.sync()
@@ -152,4 +149,10 @@ func (j *Journal) fail(err error) error {
 		j.err = err
 	}
 	return err
+}
+
+func (j *Journal) isClosed() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.closed
 }
