@@ -1,6 +1,7 @@
 package cef
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -150,8 +151,18 @@ func (s *sender) run() {
 }
 
 func (s *sender) dial() (*stream, error) {
-	d := net.Dialer{Timeout: dialTimeout}
-	c, err := d.Dial("tcp", s.target.HostPort())
+	// A stop does not wait for a receiver that swallows connection attempts.
+	ctx, cancel := context.WithTimeout(context.Background(), dialTimeout)
+	defer cancel()
+	go func() {
+		select {
+		case <-s.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "tcp", s.target.HostPort())
 	if err != nil {
 		return nil, err
 	}
@@ -164,12 +175,10 @@ func (s *sender) dial() (*stream, error) {
 	st.conn = st.counted
 	if s.tls != nil {
 		tc := tls.Client(st.counted, s.tls)
-		_ = tc.SetDeadline(time.Now().Add(dialTimeout))
-		if err := tc.Handshake(); err != nil {
+		if err := tc.HandshakeContext(ctx); err != nil {
 			c.Close()
 			return nil, fmt.Errorf("TLS handshake: %w", err)
 		}
-		_ = tc.SetDeadline(time.Time{})
 		st.conn = tc
 	}
 	go func() {
