@@ -25,6 +25,9 @@ func NewScanner(emit telemetry.Emitter, policy Policy, stages ...Stage) *Scanner
 func (s *Scanner) Scan(ctx context.Context, m *Message) Decision {
 	var errs []error
 	for _, st := range s.stages {
+		if !s.policy.Runs(m, st.Name()) {
+			continue
+		}
 		start := time.Now()
 		v, err := st.Scan(ctx, m)
 		v.Stage = st.Name()
@@ -42,6 +45,9 @@ func (s *Scanner) Scan(ctx context.Context, m *Message) Decision {
 	}
 	return s.policy.Decide(m, errs)
 }
+
+// Runs implements Policy: every stage runs.
+func (StrictPolicy) Runs(*Message, string) bool { return true }
 
 // StrictPolicy follows the stages' suggestions, the most severe winning:
 // reject over tempfail over discard over accept. A stage error is a

@@ -13,6 +13,7 @@ const (
 	ActionReject                 // 5xx at end of DATA
 	ActionTempFail               // 4xx at end of DATA: the client retries
 	ActionDiscard                // accept and drop (counted)
+	ActionQuarantine             // accept and keep in quarantine instead of delivering
 )
 
 func (a Action) String() string {
@@ -25,13 +26,15 @@ func (a Action) String() string {
 		return "tempfail"
 	case ActionDiscard:
 		return "discard"
+	case ActionQuarantine:
+		return "quarantine"
 	}
 	return fmt.Sprintf("action(%d)", uint8(a))
 }
 
 // MarshalText writes the action's name, for the spool and the logs.
 func (a Action) MarshalText() ([]byte, error) {
-	if a > ActionDiscard {
+	if a > ActionQuarantine {
 		return nil, fmt.Errorf("unknown action %d", uint8(a))
 	}
 	return []byte(a.String()), nil
@@ -39,7 +42,7 @@ func (a Action) MarshalText() ([]byte, error) {
 
 // UnmarshalText reads an action's name.
 func (a *Action) UnmarshalText(b []byte) error {
-	for _, c := range []Action{ActionAccept, ActionReject, ActionTempFail, ActionDiscard} {
+	for _, c := range []Action{ActionAccept, ActionReject, ActionTempFail, ActionDiscard, ActionQuarantine} {
 		if c.String() == string(b) {
 			*a = c
 			return nil
@@ -56,6 +59,9 @@ type Verdict struct {
 	Detail string  `json:"detail,omitempty"` // e.g. the signature name
 	// Suggest is what the stage would do on its own; the policy decides.
 	Suggest Action `json:"suggest"`
+	// Parts are the MIME parts the finding is about ("2", "2.1": 1-based
+	// positions in the multipart tree), for a policy that removes them.
+	Parts []string `json:"parts,omitempty"`
 }
 
 // Stage is one content check run at end of DATA, before the message is
@@ -86,9 +92,15 @@ func (r Reply) Status() string {
 type Decision struct {
 	Action Action
 	Reply  Reply // the reply to give when the action refuses the message
+	// Outcomes split the recipients by what happens to their copy. Empty:
+	// Action applies to every recipient and the content stays as it is.
+	Outcomes []Outcome
 }
 
-// Policy turns the verdicts on a message into a decision.
+// Policy decides which stages run on a message and, from their verdicts,
+// what happens to it.
 type Policy interface {
+	// Runs reports whether stage must scan m for at least one recipient.
+	Runs(m *Message, stage string) bool
 	Decide(m *Message, stageErrs []error) Decision
 }
