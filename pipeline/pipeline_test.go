@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -73,7 +74,7 @@ func TestActionText(t *testing.T) {
 	}
 
 	// In JSON (the spool's meta), a verdict's action is its name.
-	v := pipeline.Verdict{Stage: "clamav", Status: "virus", Detail: "Eicar", Suggest: pipeline.ActionReject}
+	v := pipeline.Verdict{Stage: "clamav", Status: "virus", Detail: "Eicar", Suggest: pipeline.ActionReject, Parts: []string{"2.1"}}
 	b, err := json.Marshal(v)
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +83,7 @@ func TestActionText(t *testing.T) {
 		t.Errorf("verdict JSON %s lacks \"suggest\":\"reject\"", b)
 	}
 	var back pipeline.Verdict
-	if err := json.Unmarshal(b, &back); err != nil || back != v {
+	if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back, v) {
 		t.Errorf("verdict round trip: %+v, %v; want %+v", back, err, v)
 	}
 	if err := json.Unmarshal([]byte(`{"suggest":"maybe"}`), &back); err == nil {
@@ -300,6 +301,8 @@ func TestScannerErrorPassesCauseToPolicy(t *testing.T) {
 type policyFunc func(*pipeline.Message, []error) pipeline.Decision
 
 func (f policyFunc) Decide(m *pipeline.Message, errs []error) pipeline.Decision { return f(m, errs) }
+
+func (policyFunc) Runs(*pipeline.Message, string) bool { return true }
 
 func TestStrictPolicyPrecedence(t *testing.T) {
 	v := func(stage string, a pipeline.Action, status string) pipeline.Verdict {

@@ -9,11 +9,11 @@ import (
 type Action uint8
 
 const (
-	ActionAccept   Action = iota // spool and deliver
-	ActionReject                 // 5xx at end of DATA
-	ActionTempFail               // 4xx at end of DATA: the client retries
-	ActionDiscard                // accept and drop (counted)
-	ActionQuarantine             // accept and keep in quarantine instead of delivering
+	ActionAccept     Action = iota // spool and deliver
+	ActionReject                   // 5xx at end of DATA
+	ActionTempFail                 // 4xx at end of DATA: the client retries
+	ActionDiscard                  // accept and drop (counted)
+	ActionQuarantine               // accept and keep in quarantine instead of delivering
 )
 
 func (a Action) String() string {

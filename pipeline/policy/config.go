@@ -28,7 +28,7 @@ type Config struct {
 // Lists give the statuses trusted and blacklisted before any stage runs;
 // a black list wins over a white one.
 type Lists struct {
-	SendersWhite    []string `yaml:"senders_white"`    // address patterns
+	SendersWhite    []string `yaml:"senders_white"` // address patterns
 	SendersBlack    []string `yaml:"senders_black"`
 	RecipientsWhite []string `yaml:"recipients_white"`
 	RecipientsBlack []string `yaml:"recipients_black"`

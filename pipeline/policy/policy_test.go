@@ -19,8 +19,8 @@ func defaults() Settings {
 		"trusted": {}, "clean": {}, "formal": {MarkSubject: "[!! Formal]"},
 		"probable_spam": {MarkSubject: "[?? Probable Spam]"}, "spam": {Do: "quarantine"},
 		"error": {Do: "tempfail"}, "unscannable": {Do: "quarantine"}, "suspicious": {Do: "quarantine"},
-		"banned": {RemoveParts: true, Notify: []string{"recipients"}},
-		"virus":  {Do: "reject", Reply: "Virus found", QuarantineCopy: true, Notify: []string{"admin"}},
+		"banned":      {RemoveParts: true, Notify: []string{"recipients"}},
+		"virus":       {Do: "reject", Reply: "Virus found", QuarantineCopy: true, Notify: []string{"admin"}},
 		"blacklisted": {Do: "reject"},
 	}}
 }
