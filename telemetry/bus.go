@@ -52,6 +52,12 @@ func NewStats(channels ...string) *stats.Stats {
 		EventTypes:         names,
 		ReloadResults:      []string{"success", "failure"},
 		Outcomes:           Outcomes(),
+		PolicyActions:      []string{"deliver", "reject", "tempfail", "drop", "quarantine"},
+		Categories:         []string{"spam", "virus", "banned", "policy"},
+		Archives:           []string{"received", "sent"},
+		Notifications:      []string{"sender", "recipients", "admin"},
+		SuppressReasons:    []string{"null_sender", "auto_submitted", "rate_limited"},
+		Stores:             []string{"quarantine", "archive"},
 	})
 }
 

@@ -43,6 +43,17 @@ const (
 	ChannelDisconnected
 	ChannelConnected
 	MessageCompleted
+	PolicyApplied
+	QuarantineAdded
+	QuarantineReleased
+	QuarantineDeleted
+	QuarantineExpired
+	ArchiveAdded
+	ArchiveExpired
+	NotificationSent
+	NotificationSuppressed
+	StoreFull
+	StoreWriteFailed
 	typeEnd
 )
 
@@ -56,6 +67,7 @@ const (
 	VarValue                        // Count
 	VarThreshold                    // Threshold
 	VarChannel                      // Channel
+	VarCategory                     // Category
 )
 
 // Level is how loud an event is in the log.
@@ -309,6 +321,79 @@ func specOf(t Type) Spec {
 		return Spec{Name: "message.completed", CEFName: "Message processed", Severity: 3, Level: LevelInfo,
 			Description: "A message left the queue: delivered, bounced, partly both, discarded or deleted by an operator. The one record per message: client, envelope, subject, verdicts, action and outcome.",
 			apply:       func(s *stats.Stats, ev Event) { s.MessagesCompleted.With(ev.Outcome).Inc() }}
+	case PolicyApplied:
+		return Spec{Name: "policy.applied", CEFName: "Policy applied", Severity: 3, Level: LevelInfo, Step: true,
+			Description: "The policy decided for some recipients of a message: Group, Reason (their status), Action; QueueID is their copy, Parent the message.",
+			apply: func(s *stats.Stats, ev Event) {
+				s.PolicyActions.With(ev.Action).Inc()
+				s.PolicyGroups.With(ev.Group).Inc()
+			}}
+	case QuarantineAdded:
+		return Spec{Name: "quarantine.added", CEFName: "Message quarantined", Severity: 5, Level: LevelInfo,
+			Description: "A copy of a message was put in quarantine; Category says which, QueueID is its quarantine ID.",
+			apply: func(s *stats.Stats, ev Event) {
+				s.QuarantineAdded.With(ev.Category).Inc()
+				s.QuarantineMessages.With(ev.Category).Add(1)
+				s.QuarantineBytes.With(ev.Category).Add(ev.Size)
+			}}
+	case QuarantineReleased:
+		return Spec{Name: "quarantine.released", CEFName: "Quarantined message released", Severity: 4, Level: LevelInfo,
+			Description: "An operator released a quarantined message; it was queued for delivery (QueueID) without being scanned again.",
+			apply: func(s *stats.Stats, ev Event) {
+				s.QuarantineReleased.With(ev.Category).Inc()
+				s.QuarantineMessages.With(ev.Category).Add(-1)
+				s.QuarantineBytes.With(ev.Category).Add(-ev.Size)
+			}}
+	case QuarantineDeleted:
+		return Spec{Name: "quarantine.deleted", CEFName: "Quarantined message deleted", Severity: 4, Level: LevelInfo,
+			Description: "An operator deleted a quarantined message.",
+			apply: func(s *stats.Stats, ev Event) {
+				s.QuarantineMessages.With(ev.Category).Add(-1)
+				s.QuarantineBytes.With(ev.Category).Add(-ev.Size)
+			}}
+	case QuarantineExpired:
+		return Spec{Name: "quarantine.expired", CEFName: "Quarantined messages expired", Severity: 2, Level: LevelInfo,
+			CountLabel:  "Messages",
+			Description: "Retention removed quarantined messages of one category (too old, or the quarantine over its size); Count of them, Size bytes.",
+			apply: func(s *stats.Stats, ev Event) {
+				s.QuarantineExpired.With(ev.Category).Add(uint64(ev.Count))
+				s.QuarantineMessages.With(ev.Category).Add(-ev.Count)
+				s.QuarantineBytes.With(ev.Category).Add(-ev.Size)
+			}}
+	case ArchiveAdded:
+		return Spec{Name: "archive.added", CEFName: "Message archived", Severity: 1, Level: LevelDebug, Step: true,
+			Description: "A copy of a message was archived; Category is the archive (received or sent).",
+			apply: func(s *stats.Stats, ev Event) {
+				s.ArchiveMessages.With(ev.Category).Add(1)
+				s.ArchiveBytes.With(ev.Category).Add(ev.Size)
+			}}
+	case ArchiveExpired:
+		return Spec{Name: "archive.expired", CEFName: "Archived messages expired", Severity: 2, Level: LevelInfo,
+			CountLabel:  "Messages",
+			Description: "Retention removed archived messages of one archive; Count of them, Size bytes.",
+			apply: func(s *stats.Stats, ev Event) {
+				s.ArchiveExpired.With(ev.Category).Add(uint64(ev.Count))
+				s.ArchiveMessages.With(ev.Category).Add(-ev.Count)
+				s.ArchiveBytes.With(ev.Category).Add(-ev.Size)
+			}}
+	case NotificationSent:
+		return Spec{Name: "notify.sent", CEFName: "Notification queued", Severity: 2, Level: LevelInfo, Step: true,
+			Description: "A notification about a message (Parent) was queued (QueueID) for its sender, its recipients or the administrator (Category).",
+			apply:       func(s *stats.Stats, ev Event) { s.NotificationsSent.With(ev.Category).Inc() }}
+	case NotificationSuppressed:
+		return Spec{Name: "notify.suppressed", CEFName: "Notification suppressed", Severity: 2, Level: LevelInfo, Step: true,
+			Description: "A notification was not sent; Reason: null_sender, auto_submitted or rate_limited.",
+			apply:       func(s *stats.Stats, ev Event) { s.NotificationsSuppressed.With(string(ev.Reason)).Inc() }}
+	case StoreFull:
+		return Spec{Name: "store.full", CEFName: "Quarantine or archive full", Severity: 7, Level: LevelWarn, Trap: true,
+			TrapVars:    []TrapVar{VarCategory, VarValue, VarThreshold},
+			Description: "The quarantine or an archive (Category) reached its size limit and retention removed its oldest messages; Count is its size in MiB, Threshold the limit.",
+			CountLabel:  "SizeMiB"}
+	case StoreWriteFailed:
+		return Spec{Name: "store.write_failed", CEFName: "Quarantine or archive write failed", Severity: 8, Level: LevelError, Trap: true,
+			TrapVars:    []TrapVar{VarCategory, VarQueueID},
+			Description: "A message could not be written to the quarantine or an archive (Category); a quarantine that cannot take a message defers it (451).",
+			apply:       func(s *stats.Stats, ev Event) { s.StoreWriteFailures.With(ev.Category).Inc() }}
 	}
 	panic("telemetry: catalog has no entry for type " + strconv.Itoa(int(t)))
 }

@@ -30,8 +30,11 @@ type Event struct {
 	MessageID   string   // Message-ID header
 	Attachments []string // attachment file names, decoded
 	Verdicts    string   // every scan stage's verdict, e.g. "antivirus=clean, antispam=spam(7.5)"
-	Action      string   // what was done with the message: accept, reject, tempfail, discard, delete
-	Outcome     string   // how it ended: delivered, bounced, partial, refused, discarded, deleted
+	Action      string   // what was done with the message: accept, reject, tempfail, discard, quarantine, delete
+	Outcome     string   // how it ended: delivered, bounced, partial, refused, discarded, quarantined, deleted
+	Parent      string   // queue ID of the message this one is a copy of (policy split, release, DSN)
+	Group       string   // policy group that decided
+	Category    string   // quarantine category, archive kind, notification kind or store
 
 	Route  string // route name (low-cardinality label)
 	Remote string // next hop address
@@ -101,11 +104,13 @@ const (
 	OutcomePartial   = "partial"   // some delivered, some failed
 	OutcomeDiscarded = "discarded" // accepted and dropped by the policy
 	OutcomeDeleted   = "deleted"   // removed from the queue by an operator
+	// OutcomeQuarantined: kept in quarantine instead of being delivered.
+	OutcomeQuarantined = "quarantined"
 )
 
 // Outcomes lists every outcome of message.completed, for metric presets.
 func Outcomes() []string {
-	return []string{OutcomeDelivered, OutcomeBounced, OutcomePartial, OutcomeDiscarded, OutcomeDeleted}
+	return []string{OutcomeDelivered, OutcomeBounced, OutcomePartial, OutcomeDiscarded, OutcomeQuarantined, OutcomeDeleted}
 }
 
 // Field is one named value of an event, as every channel shows it. Numbers
@@ -149,6 +154,9 @@ func (ev *Event) Fields(fn func(Field)) {
 	str("verdicts", ev.Verdicts)
 	str("action", ev.Action)
 	str("outcome", ev.Outcome)
+	str("parent_id", ev.Parent)
+	str("group", ev.Group)
+	str("category", ev.Category)
 	str("route", ev.Route)
 	str("remote", ev.Remote)
 	str("stage", ev.Stage)

@@ -105,6 +105,7 @@ const (
 	varThreshold  = 8
 	varChannel    = 9
 	varEvent      = 10
+	varCategory   = 11
 )
 
 func trapVarArc(v telemetry.TrapVar) uint32 {
@@ -121,6 +122,8 @@ func trapVarArc(v telemetry.TrapVar) uint32 {
 		return varThreshold
 	case telemetry.VarChannel:
 		return varChannel
+	case telemetry.VarCategory:
+		return varCategory
 	}
 	return 0
 }

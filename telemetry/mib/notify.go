@@ -41,6 +41,8 @@ func Notification(ev telemetry.Event, hostname string, suppressed uint64) (OID, 
 			val = gauge32(uint64(max(ev.Threshold, 0)))
 		case telemetry.VarChannel:
 			val = octets(ev.Channel)
+		case telemetry.VarCategory:
+			val = octets(ev.Category)
 		default:
 			continue
 		}

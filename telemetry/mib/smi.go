@@ -249,6 +249,7 @@ func (s *smiWriter) notificationObjects() {
 	s.object("gwTrapThreshold", "Unsigned32", "", acc, g, "The configured threshold the value was compared with.", p, varThreshold)
 	s.object("gwTrapChannel", "DisplayString", "", acc, g, "The telemetry channel concerned.", p, varChannel)
 	s.object("gwTrapEvent", "DisplayString", "", acc, g, "The event type's name in the gateway's event catalog.", p, varEvent)
+	s.object("gwTrapCategory", "DisplayString", "", acc, g, "The quarantine category, archive or store concerned.", p, varCategory)
 }
 
 // notificationObjects lists the varbind objects of a notification, after
@@ -275,6 +276,8 @@ func trapVarName(v telemetry.TrapVar) string {
 		return "gwTrapThreshold"
 	case telemetry.VarChannel:
 		return "gwTrapChannel"
+	case telemetry.VarCategory:
+		return "gwTrapCategory"
 	}
 	return ""
 }

@@ -51,6 +51,7 @@ func busyStats() *stats.Stats {
 	st.RouteConnFails.With("partner").Inc()
 	st.ChannelUp.With("agentx").Set(1)
 	st.ChannelSent.With("cef:siem").Add(40)
+	st.PolicyGroups.With("vip").Add(2)
 	st.ChannelBacklog.With("cef:siem").Set(3)
 	st.ChannelBacklogBytes.With("cef:siem").Set(900)
 	st.TrapTargetSent.With("127.0.0.1:162").Add(5)

@@ -15,6 +15,12 @@ type Presets struct {
 	EventTypes         []string
 	ReloadResults      []string
 	Outcomes           []string
+	PolicyActions      []string
+	Categories         []string
+	Archives           []string
+	Notifications      []string
+	SuppressReasons    []string
+	Stores             []string
 }
 
 // Stats is the single registry of figures. Fields are the typed handles that
@@ -87,6 +93,20 @@ type Stats struct {
 	ChannelBacklog      *GaugeFamily
 	ChannelBacklogBytes *GaugeFamily
 	MessagesCompleted   *CounterFamily // messages that left the queue, by outcome
+
+	PolicyActions           *CounterFamily // outcomes decided, by action
+	PolicyGroups            *CounterFamily // outcomes decided, by policy group
+	QuarantineMessages      *GaugeFamily   // by category
+	QuarantineBytes         *GaugeFamily   // by category
+	QuarantineAdded         *CounterFamily // by category
+	QuarantineReleased      *CounterFamily // by category
+	QuarantineExpired       *CounterFamily // by category
+	ArchiveMessages         *GaugeFamily   // by archive
+	ArchiveBytes            *GaugeFamily   // by archive
+	ArchiveExpired          *CounterFamily // by archive
+	NotificationsSent       *CounterFamily // by recipient kind
+	NotificationsSuppressed *CounterFamily // by reason
+	StoreWriteFailures      *CounterFamily // by store
 
 	AgentXSessions *Counter // sessions opened with the master agent
 	AgentXRequests *Counter // requests the master agent sent
@@ -292,7 +312,35 @@ func New(p Presets) *Stats {
 		Help: "Bytes waiting in a channel's disk buffer for its consumer."}, s.ChannelBacklogBytes)
 	s.MessagesCompleted = newFamily(func() *Counter { return new(Counter) }, p.Outcomes)
 	s.counterFamily(Desc{Arc: 61, Name: "messages_completed_total", Label: "outcome", Table: "outcome",
-		Help: "Messages that left the queue, by outcome (delivered, bounced, partial, discarded, deleted)."}, s.MessagesCompleted)
+		Help: "Messages that left the queue or were never queued, by outcome (delivered, bounced, partial, discarded, quarantined, deleted)."}, s.MessagesCompleted)
+	counters := func(arc uint32, name, label, table, help string, preset []string) *CounterFamily {
+		f := newFamily(func() *Counter { return new(Counter) }, preset)
+		s.counterFamily(Desc{Arc: arc, Name: name, Label: label, Table: table, Help: help}, f)
+		return f
+	}
+	gauges := func(arc uint32, name, label, table, help string, preset []string) *GaugeFamily {
+		f := newFamily(func() *Gauge { return new(Gauge) }, preset)
+		s.gaugeFamily(Desc{Arc: arc, Name: name, Label: label, Table: table, Help: help}, f)
+		return f
+	}
+	s.PolicyActions = counters(62, "policy_actions_total", "action", "action",
+		"Policy outcomes (a message's recipients that share a treatment), by action.", p.PolicyActions)
+	s.PolicyGroups = counters(63, "policy_group_outcomes_total", "group", "group",
+		"Policy outcomes, by the policy group that decided.", nil)
+	s.QuarantineMessages = gauges(64, "quarantine_messages", "category", "category", "Messages in quarantine, by category.", p.Categories)
+	s.QuarantineBytes = gauges(65, "quarantine_bytes", "category", "category", "Bytes in quarantine, by category.", p.Categories)
+	s.QuarantineAdded = counters(66, "quarantine_added_total", "category", "category", "Messages put in quarantine, by category.", p.Categories)
+	s.QuarantineReleased = counters(67, "quarantine_released_total", "category", "category", "Quarantined messages released for delivery, by category.", p.Categories)
+	s.QuarantineExpired = counters(68, "quarantine_expired_total", "category", "category", "Quarantined messages removed by retention, by category.", p.Categories)
+	s.ArchiveMessages = gauges(69, "archive_messages", "archive", "archive", "Messages in an archive (received, sent).", p.Archives)
+	s.ArchiveBytes = gauges(70, "archive_bytes", "archive", "archive", "Bytes in an archive (received, sent).", p.Archives)
+	s.ArchiveExpired = counters(71, "archive_expired_total", "archive", "archive", "Archived messages removed by retention.", p.Archives)
+	s.NotificationsSent = counters(72, "notifications_sent_total", "kind", "notifyKind",
+		"Notifications queued, by who they are for (sender, recipients, admin).", p.Notifications)
+	s.NotificationsSuppressed = counters(73, "notifications_suppressed_total", "reason", "suppressReason",
+		"Notifications not sent, by reason (null_sender, auto_submitted, rate_limited).", p.SuppressReasons)
+	s.StoreWriteFailures = counters(74, "store_write_failures_total", "store", "store",
+		"Messages that could not be written to the quarantine or an archive.", p.Stores)
 	return s
 }
 

@@ -36,6 +36,7 @@ func eventOf(ty telemetry.Type) telemetry.Event {
 		Route:     fmt.Sprintf("route-%d", n),
 		Reason:    telemetry.ReasonNoRoute,
 		Channel:   fmt.Sprintf("chan-%d", n),
+		Category:  fmt.Sprintf("cat-%d", n),
 		Count:     1000 + n,
 		Threshold: 500 + n,
 		Text:      fmt.Sprintf("text of %s", ty.Spec().Name),

@@ -116,6 +116,8 @@ func expectedVarbinds(ev telemetry.Event, hostname string, suppressed uint64) []
 			out = append(out, g("gwTrapThreshold", "Gauge32", u(ev.Threshold)))
 		case telemetry.VarChannel:
 			out = append(out, g("gwTrapChannel", "STRING", ev.Channel))
+		case telemetry.VarCategory:
+			out = append(out, g("gwTrapCategory", "STRING", ev.Category))
 		}
 	}
 	return out
