@@ -138,7 +138,9 @@ func (f *Formatter) append(dst []byte, ev *telemetry.Event, scale int) []byte {
 	x.str("deviceExternalId", f.id, maxExtID)
 	category, _, _ := strings.Cut(spec.Name, ".")
 	x.str("cat", category, maxText)
+	x.str("deviceEventCategory", ev.Category, maxText)
 	x.str("externalId", ev.QueueID, maxID)
+	x.str("oldFileId", ev.Parent, maxText)
 	if a, err := netip.ParseAddr(ev.ClientIP); err == nil && a.Unmap().Is4() {
 		x.str("src", a.Unmap().String(), 0)
 	} else if err == nil {
@@ -148,6 +150,7 @@ func (f *Formatter) append(dst []byte, ev *telemetry.Event, scale int) []byte {
 	x.str("shost", ev.Helo, maxText)
 	x.str("suser", ev.Sender, maxText)
 	x.str("duser", ev.Recipient, maxText)
+	x.str("dpriv", ev.Group, maxText)
 	if ev.Remote != "" {
 		host, port, err := net.SplitHostPort(ev.Remote)
 		if _, perr := strconv.ParseUint(port, 10, 16); err != nil || perr != nil {
