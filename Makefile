@@ -73,7 +73,11 @@ FUZZTIME ?= 30s
 fuzz:
 	$(GO) test -run XXX -fuzz FuzzSession -fuzztime $(FUZZTIME) ./pipeline/smtpin/
 	$(GO) test -run XXX -fuzz FuzzParse -fuzztime $(FUZZTIME) ./pipeline/spool/
-	$(GO) test -run XXX -fuzz FuzzDescribe -fuzztime $(FUZZTIME) ./pipeline/
+	$(GO) test -run XXX -fuzz '^FuzzDescribe$$' -fuzztime $(FUZZTIME) ./pipeline/
+	$(GO) test -run XXX -fuzz '^FuzzMask$$' -fuzztime $(FUZZTIME) ./pipeline/
+	$(GO) test -run XXX -fuzz FuzzRender -fuzztime $(FUZZTIME) ./pipeline/policy/
+	$(GO) test -run XXX -fuzz FuzzParseOutput -fuzztime $(FUZZTIME) ./pipeline/notify/
+	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./telemetry/agentx/
 	$(GO) test -run XXX -fuzz FuzzFormat -fuzztime $(FUZZTIME) ./telemetry/cef/
 	$(GO) test -run XXX -fuzz FuzzDecodeStored -fuzztime $(FUZZTIME) ./telemetry/cef/
 	# A time-limited run of this target can end on the fuzz runner's own

@@ -58,8 +58,9 @@ type Client struct {
 type Kind string
 
 const (
-	KindMail Kind = "mail" // received from an SMTP client
-	KindDSN  Kind = "dsn"  // a delivery status notification we generated
+	KindMail         Kind = "mail"         // received from an SMTP client
+	KindDSN          Kind = "dsn"          // a delivery status notification we generated
+	KindNotification Kind = "notification" // a notice about a message we generated (pipeline/notify)
 )
 
 // Meta is everything the spool keeps about a message besides its content.

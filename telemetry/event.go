@@ -84,6 +84,13 @@ const (
 	// ReasonMessageSize also serves when the next hop's SIZE is too small.
 )
 
+// Suppression reasons: why a notification about a message was not sent.
+const (
+	ReasonNullSender    Reason = "null_sender"    // the sender is the null reverse-path
+	ReasonAutoSubmitted Reason = "auto_submitted" // automatic or bulk mail (RFC 3834): no replies
+	ReasonRateLimited   Reason = "rate_limited"   // the address had its notifications for the hour
+)
+
 // RefusalReasons lists every refusal reason, for metric presets.
 func RefusalReasons() []string {
 	return []string{string(ReasonBlockedClient), string(ReasonConnectionLimit), string(ReasonConnectionPerIPLimit),

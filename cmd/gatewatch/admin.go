@@ -8,12 +8,14 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/gatewatch/gatewatch/pipeline/delivery"
 	"github.com/gatewatch/gatewatch/pipeline/spool"
+	"github.com/gatewatch/gatewatch/pipeline/store"
 	"github.com/gatewatch/gatewatch/telemetry/prom"
 )
 
@@ -39,6 +41,7 @@ func newAdminServer(gw *gateway) *adminServer {
 	mux.HandleFunc("GET /queue", a.queueList)
 	mux.HandleFunc("GET /queue/{id}", a.queueShow)
 	mux.HandleFunc("POST /queue/{op}", a.queueOp)
+	mux.HandleFunc("POST /quarantine/{op}", a.quarantineOp)
 	a.handler = mux
 	return a
 }
@@ -161,6 +164,46 @@ func (a *adminServer) queueOp(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, opResult{OK: true, Count: n})
+}
+
+func (a *adminServer) quarantineOp(w http.ResponseWriter, r *http.Request) {
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err != nil || !ap.Addr().IsLoopback() {
+		writeJSON(w, http.StatusForbidden, quarantineResult{Error: "quarantine operations are only accepted from loopback"})
+		return
+	}
+	id, op := r.URL.Query().Get("id"), r.PathValue("op")
+	if op != "release" && op != "delete" {
+		writeJSON(w, http.StatusNotFound, quarantineResult{Error: fmt.Sprintf("unknown quarantine operation %q", op)})
+		return
+	}
+	var to []string
+	if v := r.URL.Query().Get("to"); v != "" {
+		to = strings.Split(v, ",")
+	}
+	if err := store.CheckID(id); err != nil {
+		writeJSON(w, http.StatusBadRequest, quarantineResult{Error: err.Error()})
+		return
+	}
+	if err := checkAddresses(to); err != nil {
+		writeJSON(w, http.StatusBadRequest, quarantineResult{Error: "to: " + err.Error()})
+		return
+	}
+	var queued string
+	var err error
+	st := a.gw.policy.store
+	if op == "delete" {
+		_, err = st.Delete(id, "admin API")
+	} else {
+		_, queued, err = st.Release(id, to, injectInto(a.gw.spool), "admin API")
+	}
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		writeJSON(w, http.StatusNotFound, quarantineResult{Error: err.Error()})
+	case err != nil:
+		writeJSON(w, http.StatusInternalServerError, quarantineResult{Error: err.Error()})
+	default:
+		writeJSON(w, http.StatusOK, quarantineResult{OK: true, Queued: queued})
+	}
 }
 
 func statusFor(err error) int {

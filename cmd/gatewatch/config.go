@@ -20,8 +20,11 @@ import (
 
 	"github.com/gatewatch/gatewatch/configs"
 	"github.com/gatewatch/gatewatch/pipeline/delivery"
+	"github.com/gatewatch/gatewatch/pipeline/notify"
+	"github.com/gatewatch/gatewatch/pipeline/policy"
 	"github.com/gatewatch/gatewatch/pipeline/smtpin"
 	"github.com/gatewatch/gatewatch/pipeline/spool"
+	"github.com/gatewatch/gatewatch/pipeline/store"
 	"github.com/gatewatch/gatewatch/pipeline/watch"
 	"github.com/gatewatch/gatewatch/telemetry/logging"
 )
@@ -31,6 +34,9 @@ type Config struct {
 	SMTP      smtpin.Config   `yaml:"smtp"`
 	Spool     spool.Config    `yaml:"spool"`
 	Delivery  delivery.Config `yaml:"delivery"`
+	Policy    policy.Config   `yaml:"policy"`
+	Store     store.Config    `yaml:"store"`
+	Notify    notify.Config   `yaml:"notify"`
 	Admin     AdminConfig     `yaml:"admin"`
 	Telemetry TelemetryConfig `yaml:"telemetry"`
 	Alerts    watch.Config    `yaml:"alerts"`
@@ -44,7 +50,8 @@ type AdminConfig struct {
 
 // Validate checks every section; each error names its key.
 func (c *Config) Validate() error {
-	errs := []error{c.SMTP.Validate(), c.Spool.Validate(), c.Delivery.Validate(), c.Telemetry.Validate(), c.Alerts.Validate(), c.Log.Validate()}
+	errs := []error{c.SMTP.Validate(), c.Spool.Validate(), c.Delivery.Validate(), c.Policy.Validate(), c.Store.Validate(),
+		c.Notify.Validate(), c.Telemetry.Validate(), c.Alerts.Validate(), c.Log.Validate()}
 	if c.Admin.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.Admin.Listen); err != nil {
 			errs = append(errs, fmt.Errorf("admin.listen: %q is not host:port", c.Admin.Listen))

@@ -10,6 +10,8 @@ import (
 	"io"
 	"os"
 
+	"github.com/gatewatch/gatewatch/configs"
+	"github.com/gatewatch/gatewatch/pipeline/notify"
 	"github.com/gatewatch/gatewatch/telemetry"
 	"github.com/gatewatch/gatewatch/telemetry/mib"
 )
@@ -33,6 +35,7 @@ Commands:
   check-config   validate a configuration and report every problem with file, line and key
   stats          print the statistics as name=value lines (from the running gateway)
   queue          list | show ID | flush [ID] | hold ID | release ID | delete ID
+  quarantine     list [filters] | show ID | release ID [--to ADDR] | delete ID
   catalog        print the event catalog and the statistics (Markdown)
   mib            print GATEWATCH-MIB (SMIv2), as shipped in mibs/
   version        print the version
@@ -68,6 +71,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdStats(args, stdout, stderr)
 	case "queue":
 		return cmdQueue(args, stdout, stderr)
+	case "quarantine":
+		return cmdQuarantine(args, stdout, stderr)
 	case "catalog":
 		writeReference(stdout)
 		return exitOK
@@ -126,6 +131,10 @@ func cmdCheckConfig(args []string, stdout, stderr io.Writer) int {
 	l, err := loadConfig(path)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
+		return exitConfig
+	}
+	if err := notify.Check(l.cfg.Notify, configs.NotifyTemplates()); err != nil {
+		fmt.Fprintf(stderr, "%s: notify.templates: %v\n", l.source, err)
 		return exitConfig
 	}
 	fmt.Fprintf(stdout, "%s: configuration OK (hash %s)\n", l.source, l.cfg.Hash())

@@ -63,6 +63,7 @@ type gateway struct {
 	spool    *spool.Spool
 	delivery *delivery.Deliverer
 	receiver *smtpin.Receiver
+	policy   *policySide
 	admin    *adminServer
 	snmp     *snmpChannels
 	cef      *cef.Channel
@@ -97,16 +98,25 @@ func start(l *loaded, path string, stderr io.Writer) (*gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	gw.delivery, err = delivery.New(cfg.Delivery, delivery.Options{Hostname: cfg.SMTP.Hostname, Spool: gw.spool, Emit: bus, Stats: st})
+	gw.policy, err = openPolicySide(cfg, gw.spool, bus)
+	if err != nil {
+		return nil, err
+	}
+	gw.delivery, err = delivery.New(cfg.Delivery, delivery.Options{Hostname: cfg.SMTP.Hostname, Spool: gw.spool, Emit: bus, Stats: st,
+		ArchiveSent: gw.policy.archiveSent})
 	if err != nil {
 		return nil, err
 	}
 	gw.spool.OnQueued(gw.delivery.EnqueueEntry)
-	scanner := pipeline.NewScanner(bus, pipeline.StrictPolicy{})
+	scanner := pipeline.NewScanner(bus, gw.policy.engine)
 	gw.receiver, err = smtpin.New(cfg.SMTP, gw.spool, scanner, bus)
 	if err != nil {
 		return nil, err
 	}
+	gw.receiver.SetAftercare(gw.policy.aftercare(func(m *pipeline.Message, rcpts []pipeline.Recipient, reply pipeline.Reply) error {
+		return gw.delivery.Bounce(m.Meta, m.Content, rcpts, reply)
+	}))
+	gw.policy.store.Start()
 	gw.admin = newAdminServer(gw)
 	if err := gw.admin.listen(cfg.Admin.Listen); err != nil {
 		return nil, err
@@ -161,6 +171,10 @@ func (gw *gateway) reload() {
 		fail(fmt.Errorf("spool.dir cannot change on reload (restart to move the spool)"))
 		return
 	}
+	if err := gw.policy.reload(cfg); err != nil {
+		fail(err)
+		return
+	}
 	if err := gw.receiver.Reload(cfg.SMTP); err != nil {
 		fail(err)
 		return
@@ -203,6 +217,7 @@ func (gw *gateway) stop(why string) {
 	defer cancel()
 	_ = gw.receiver.Shutdown(ctx)
 	gw.delivery.Stop()
+	gw.policy.store.Stop()
 	gw.stopBg()
 	gw.snmp.stop() // after the stopping event reached the trap sender
 	gw.stopCEF()

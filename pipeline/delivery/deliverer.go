@@ -3,10 +3,12 @@ package delivery
 import (
 	"errors"
 	"fmt"
+	"io"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/gatewatch/gatewatch/pipeline"
 	"github.com/gatewatch/gatewatch/pipeline/spool"
 	"github.com/gatewatch/gatewatch/telemetry"
 	"github.com/gatewatch/gatewatch/telemetry/stats"
@@ -18,6 +20,10 @@ type Options struct {
 	Spool    *spool.Spool
 	Emit     telemetry.Emitter
 	Stats    *stats.Stats
+	// ArchiveSent, when set, is given each message delivered to at least
+	// one recipient before it leaves the spool. A failure is its own to
+	// report: delivery goes on.
+	ArchiveSent func(meta pipeline.Meta, content io.Reader)
 }
 
 // Deliverer schedules and performs delivery of spooled messages.

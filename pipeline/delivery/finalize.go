@@ -2,6 +2,8 @@ package delivery
 
 import (
 	"fmt"
+	"io"
+	"slices"
 	"time"
 
 	"github.com/gatewatch/gatewatch/pipeline"
@@ -94,6 +96,7 @@ func (d *Deliverer) finalize(m *tracked) {
 		}
 	}
 	if pending == 0 {
+		d.archiveSent(e)
 		if err := d.opts.Spool.Remove(id, e.QState); err != nil {
 			d.opts.Emit.Emit(telemetry.Event{Type: telemetry.DeliveryDeferred, QueueID: id, Err: err.Error(),
 				Text: "could not remove the delivered message from the spool"})
@@ -115,6 +118,42 @@ func (d *Deliverer) finalize(m *tracked) {
 		return
 	}
 	d.schedule(id, spool.Deferred, wait)
+}
+
+// archiveSent hands a message that reached someone to the sent archive.
+func (d *Deliverer) archiveSent(e *spool.Entry) {
+	if d.opts.ArchiveSent == nil || e.Meta.Kind != pipeline.KindMail || !slices.Contains(e.State.Rcpts, spool.RcptDelivered) {
+		return
+	}
+	content, err := e.OpenContent()
+	if err != nil {
+		return
+	}
+	defer content.Close()
+	d.opts.ArchiveSent(e.Meta, content)
+}
+
+// Bounce queues a non-delivery report for the recipients of orig a policy
+// refused after DATA while accepting the message for others: the one reply
+// to DATA cannot refuse some recipients only (as Postfix with amavis does).
+func (d *Deliverer) Bounce(orig pipeline.Meta, content io.ReaderAt, rcpts []pipeline.Recipient, reply pipeline.Reply) error {
+	if orig.Envelope.From == "" {
+		return nil
+	}
+	var reports []dsnReport
+	for _, r := range rcpts {
+		if r.Notifies("FAILURE") {
+			reports = append(reports, dsnReport{rcpt: r, action: "failed", reply: reply})
+		}
+	}
+	if len(reports) == 0 {
+		return nil
+	}
+	body, err := buildDSN(d.opts.Hostname, orig, content, reports, time.Now())
+	if err != nil {
+		return fmt.Errorf("bounce for %s: %w", orig.ID, err)
+	}
+	return d.inject(orig, body, reports)
 }
 
 // notifySender queues a delivery status notification for e's sender.

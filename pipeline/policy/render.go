@@ -25,10 +25,14 @@ func Render(w io.Writer, m *pipeline.Message, t pipeline.Treatment, id string) e
 	if err != nil {
 		return fmt.Errorf("render %s: header: %w", id, err)
 	}
+	// Raw, so the names keep the spelling the receiver gives them
+	// (Set would write X-Gatewatch-Id).
+	hdr.Del("X-Gatewatch-Parent-ID")
+	hdr.Del("X-Gatewatch-ID")
 	if id != m.ID {
-		hdr.Set("X-Gatewatch-Parent-ID", m.ID)
+		hdr.AddRaw([]byte("X-Gatewatch-Parent-ID: " + m.ID + "\r\n"))
 	}
-	hdr.Set("X-Gatewatch-ID", id)
+	hdr.AddRaw([]byte("X-Gatewatch-ID: " + id + "\r\n"))
 	for _, f := range t.Headers {
 		hdr.Add(f.Name, f.Value)
 	}

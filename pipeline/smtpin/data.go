@@ -86,6 +86,9 @@ func (s *session) Data(r io.Reader) error {
 	ctx, cancel := context.WithTimeout(context.Background(), g.cfg.Timeouts.Data)
 	decision := s.r.scanner.Scan(ctx, msg)
 	cancel()
+	if len(decision.Outcomes) > 0 {
+		return s.carryOut(msg, d, decision, cw.in)
+	}
 	switch decision.Action {
 	case pipeline.ActionReject, pipeline.ActionTempFail:
 		reason := telemetry.ReasonScanReject

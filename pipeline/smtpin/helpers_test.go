@@ -90,6 +90,12 @@ type harness struct {
 // start runs a receiver with the test config changed by mutate.
 func start(t testing.TB, mutate func(*Config), stages ...pipeline.Stage) *harness {
 	t.Helper()
+	return startWith(t, mutate, pipeline.StrictPolicy{}, Aftercare{}, stages...)
+}
+
+// startWith runs a receiver under the given policy and aftercare.
+func startWith(t testing.TB, mutate func(*Config), policy pipeline.Policy, ac Aftercare, stages ...pipeline.Stage) *harness {
+	t.Helper()
 	cfg := testConfig()
 	if mutate != nil {
 		mutate(&cfg)
@@ -99,10 +105,11 @@ func start(t testing.TB, mutate func(*Config), stages ...pipeline.Stage) *harnes
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := New(cfg, sp, pipeline.NewScanner(ev, pipeline.StrictPolicy{}, stages...), ev)
+	r, err := New(cfg, sp, pipeline.NewScanner(ev, policy, stages...), ev)
 	if err != nil {
 		t.Fatal(err)
 	}
+	r.SetAftercare(ac)
 	if err := r.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,8 @@ type Receiver struct {
 	emit    telemetry.Emitter
 	ids     *spool.IDs
 
+	aftercare Aftercare
+
 	gen atomic.Pointer[generation]
 
 	mu        sync.Mutex // guards listeners and retired
