@@ -56,7 +56,7 @@ func NewStats(channels ...string) *stats.Stats {
 		Categories:         []string{"spam", "virus", "banned", "policy"},
 		Archives:           []string{"received", "sent"},
 		Notifications:      []string{"sender", "recipients", "admin"},
-		SuppressReasons:    []string{"null_sender", "auto_submitted", "rate_limited"},
+		SuppressReasons:    []string{"null_sender", "auto_submitted", "rate_limited", "spool_error"},
 		Stores:             []string{"quarantine", "archive"},
 	})
 }

@@ -382,7 +382,7 @@ func specOf(t Type) Spec {
 			apply:       func(s *stats.Stats, ev Event) { s.NotificationsSent.With(ev.Category).Inc() }}
 	case NotificationSuppressed:
 		return Spec{Name: "notify.suppressed", CEFName: "Notification suppressed", Severity: 2, Level: LevelInfo, Step: true,
-			Description: "A notification was not sent; Reason: null_sender, auto_submitted or rate_limited.",
+			Description: "A notification was not sent; Reason: null_sender, auto_submitted, rate_limited, or spool_error (Error says why it could not be queued).",
 			apply:       func(s *stats.Stats, ev Event) { s.NotificationsSuppressed.With(string(ev.Reason)).Inc() }}
 	case StoreFull:
 		return Spec{Name: "store.full", CEFName: "Quarantine or archive full", Severity: 7, Level: LevelWarn, Trap: true,

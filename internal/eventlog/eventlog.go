@@ -39,3 +39,10 @@ func (r *Recorder) OfType(t telemetry.Type) []telemetry.Event {
 	}
 	return out
 }
+
+// All returns every event, in order.
+func (r *Recorder) All() []telemetry.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]telemetry.Event(nil), r.evs...)
+}

@@ -21,7 +21,7 @@ type Data struct {
 	HeaderMessageID string    // Message-ID header
 	Status          string    // the recipients' status, e.g. "spam", "virus"
 	Group           string    // the policy group that decided
-	Action          string    // deliver, reject, tempfail, discard or quarantine
+	Action          string    // deliver, reject, drop or quarantine: the policy's words
 	Category        string    // quarantine category of the status: spam, virus, banned or policy
 	Verdicts        string    // every stage's verdict, e.g. "antivirus=clean, antispam=spam(7.5)"
 	ClientIP        string    // address of the SMTP client the message came from
@@ -37,8 +37,11 @@ func newData(m *pipeline.Message, o pipeline.Outcome, id, hostname string) *Data
 		sender = "<>"
 	}
 	action := o.Action.String()
-	if o.Action == pipeline.ActionAccept {
-		action = "deliver" // the policy's word for it
+	switch o.Action { // the policy's words for them
+	case pipeline.ActionAccept:
+		action = "deliver"
+	case pipeline.ActionDiscard:
+		action = "drop"
 	}
 	rcpts := make([]string, 0, len(o.Recipients))
 	for _, r := range o.Recipients {
@@ -93,7 +96,7 @@ func samples() []*Data {
 	for _, v := range []struct {
 		action      string
 		quarantined bool
-	}{{"deliver", false}, {"deliver", true}, {"quarantine", true}, {"reject", false}, {"discard", true},
+	}{{"deliver", false}, {"deliver", true}, {"quarantine", true}, {"reject", false}, {"drop", true},
 		{"tempfail", false}} {
 		d := base
 		d.Action, d.Quarantined = v.action, v.quarantined
@@ -101,6 +104,6 @@ func samples() []*Data {
 	}
 	// And the edge values: no subject, the null sender, no recipients.
 	d := base
-	d.Action, d.Subject, d.Sender, d.Recipients, d.Verdicts = "discard", "", "<>", nil, ""
+	d.Action, d.Subject, d.Sender, d.Recipients, d.Verdicts = "drop", "", "<>", nil, ""
 	return append(out, &d)
 }

@@ -13,35 +13,11 @@ import (
 	"github.com/emersion/go-message/textproto"
 
 	"github.com/gatewatch/gatewatch/configs"
+	"github.com/gatewatch/gatewatch/internal/eventlog"
 	"github.com/gatewatch/gatewatch/pipeline"
 	"github.com/gatewatch/gatewatch/pipeline/spool"
 	"github.com/gatewatch/gatewatch/telemetry"
 )
-
-// recorder is an Emitter that keeps every event.
-type recorder struct {
-	mu  sync.Mutex
-	evs []telemetry.Event
-}
-
-func (r *recorder) Emit(ev telemetry.Event) {
-	r.mu.Lock()
-	r.evs = append(r.evs, ev)
-	r.mu.Unlock()
-}
-
-// ofType returns the recorded events of type t.
-func (r *recorder) ofType(t telemetry.Type) []telemetry.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []telemetry.Event
-	for _, ev := range r.evs {
-		if ev.Type == t {
-			out = append(out, ev)
-		}
-	}
-	return out
-}
 
 // clock is a settable time source.
 type clock struct {
@@ -66,19 +42,19 @@ type env struct {
 	n     *Notifier
 	sp    *spool.Spool
 	dir   string
-	rec   *recorder // the notifier's events
+	rec   *eventlog.Recorder // the notifier's events
 	clock *clock
 }
 
 func newEnv(t *testing.T, cfg Config) *env {
 	t.Helper()
 	dir := t.TempDir()
-	sp, err := spool.Open(spool.Config{Dir: dir}, &recorder{}, nil)
+	sp, err := spool.Open(spool.Config{Dir: dir}, &eventlog.Recorder{}, nil)
 	if err != nil {
 		t.Fatalf("spool.Open: %v", err)
 	}
 	t.Cleanup(func() { _ = sp.Close() })
-	e := &env{sp: sp, dir: dir, rec: &recorder{}, clock: &clock{t: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)}}
+	e := &env{sp: sp, dir: dir, rec: &eventlog.Recorder{}, clock: &clock{t: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)}}
 	e.n, err = New(cfg, Deps{Spool: sp, Emit: e.rec, Hostname: "mx.example.net", Shipped: configs.NotifyTemplates(),
 		Now: e.clock.now})
 	if err != nil {
@@ -133,7 +109,7 @@ func (e *env) incoming(t *testing.T) []queued {
 func (e *env) byKind(t *testing.T) map[string]queued {
 	t.Helper()
 	kindOf := map[string]string{}
-	for _, ev := range e.rec.ofType(telemetry.NotificationSent) {
+	for _, ev := range e.rec.OfType(telemetry.NotificationSent) {
 		kindOf[ev.QueueID] = ev.Category
 	}
 	out := map[string]queued{}

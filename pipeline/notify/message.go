@@ -105,7 +105,7 @@ type rendered struct {
 
 // compose renders kind's template and writes the notification message.
 func compose(s *setup, kind, id, parent string, d *Data, to []string, now time.Time) *rendered {
-	subject, extra, body, note := render(s.tmpls[kind], d)
+	subject, extra, body, note := render(s.tmpls.pick(kind, d.Action), d)
 	r := &rendered{subject: subject, messageID: fmt.Sprintf("<%s.notify-%s@%s>", id, kind, d.Hostname), note: note}
 	body = normalizeBody(body)
 	cte := "7bit"

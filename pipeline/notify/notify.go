@@ -192,7 +192,7 @@ func (n *Notifier) send(s *setup, kind, parent string, data *Data, to []string) 
 	msg := compose(s, kind, id, parent, data, to, now)
 	if err := n.queue(id, msg, parent, to, now); err != nil {
 		n.d.Emit.Emit(telemetry.Event{Type: telemetry.NotificationSuppressed, Parent: parent, Category: kind,
-			Recipient: strings.Join(to, ","), Recipients: len(to), Err: err.Error()})
+			Recipient: strings.Join(to, ","), Recipients: len(to), Reason: telemetry.ReasonSpoolError, Err: err.Error()})
 		return
 	}
 	n.d.Emit.Emit(telemetry.Event{Type: telemetry.NotificationSent, QueueID: id, Parent: parent, Category: kind,

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gatewatch/gatewatch/configs"
+	"github.com/gatewatch/gatewatch/internal/eventlog"
 	"github.com/gatewatch/gatewatch/pipeline"
 	"github.com/gatewatch/gatewatch/pipeline/spool"
 	"github.com/gatewatch/gatewatch/telemetry"
@@ -90,7 +91,7 @@ func TestNotifyQueuesEachKind(t *testing.T) {
 	if strings.Contains(got[pipeline.NotifySender].body, "192.0.2.99") || strings.Contains(got[pipeline.NotifySender].body, "BAYES") {
 		t.Errorf("sender body shows internals:\n%s", got[pipeline.NotifySender].body)
 	}
-	sent := e.rec.ofType(telemetry.NotificationSent)
+	sent := e.rec.OfType(telemetry.NotificationSent)
 	for _, ev := range sent {
 		q := got[ev.Category]
 		if ev.Parent != "0COPYID0000000000001" || ev.Size != q.entry.Meta.Size || ev.Recipients != len(wantTo[ev.Category]) ||
@@ -139,7 +140,7 @@ func TestSenderSuppression(t *testing.T) {
 			}
 			e.n.Notify(m, outcome(pipeline.NotifySender), "")
 			queued := e.incoming(t)
-			sup := e.rec.ofType(telemetry.NotificationSuppressed)
+			sup := e.rec.OfType(telemetry.NotificationSuppressed)
 			if tc.reason == "" {
 				if len(queued) != 1 || len(sup) != 0 {
 					t.Fatalf("queued %d, suppressed %v; want it sent", len(queued), reasons(sup))
@@ -171,10 +172,8 @@ func TestAdminWithoutAddressIsSilent(t *testing.T) {
 	if n := len(e.incoming(t)); n != 0 {
 		t.Errorf("queued %d, want none", n)
 	}
-	e.rec.mu.Lock()
-	defer e.rec.mu.Unlock()
-	if len(e.rec.evs) != 0 {
-		t.Errorf("events %+v, want none", e.rec.evs)
+	if evs := e.rec.All(); len(evs) != 0 {
+		t.Errorf("events %+v, want none", evs)
 	}
 }
 
@@ -200,14 +199,14 @@ func TestRateLimit(t *testing.T) {
 	if n := len(e.incoming(t)); n != 2 {
 		t.Fatalf("queued %d, want 2", n)
 	}
-	sup := e.rec.ofType(telemetry.NotificationSuppressed)
+	sup := e.rec.OfType(telemetry.NotificationSuppressed)
 	if len(sup) != 1 || sup[0].Reason != telemetry.ReasonRateLimited || sup[0].Recipient != "s@example.org" {
 		t.Fatalf("suppressed %+v, want one rate_limited for s@example.org", sup)
 	}
 	// The first two are still within the hour: another one is refused.
 	e.clock.advance(56*time.Minute + 59*time.Second) // 59:59 after the first
 	e.n.Notify(m, o, "")
-	if n := len(e.rec.ofType(telemetry.NotificationSuppressed)); n != 2 {
+	if n := len(e.rec.OfType(telemetry.NotificationSuppressed)); n != 2 {
 		t.Fatalf("%d suppressed within the hour, want 2", n)
 	}
 	e.clock.advance(time.Second) // the first one leaves the hour
@@ -238,7 +237,7 @@ func TestRateLimitPerRecipientAddress(t *testing.T) {
 	if !slices.Equal(rcpts, []string{"bob@example.com"}) || strings.Contains(strings.ToLower(q[1].header.Get("To")), "alice") {
 		t.Errorf("second notification to %v (To %q), want bob only", rcpts, q[1].header.Get("To"))
 	}
-	sup := e.rec.ofType(telemetry.NotificationSuppressed)
+	sup := e.rec.OfType(telemetry.NotificationSuppressed)
 	if len(sup) != 1 || sup[0].Reason != telemetry.ReasonRateLimited || sup[0].Recipient != "Alice@Example.com" {
 		t.Errorf("suppressed %+v, want alice rate limited", sup)
 	}
@@ -346,6 +345,32 @@ func TestOverrideTemplatesAndExtraFields(t *testing.T) {
 	}
 }
 
+// TestEventTemplatesOverrideTheKind: <kind>.<event>.tmpl is used for its
+// event only; other events keep <kind>.tmpl.
+func TestEventTemplatesOverrideTheKind(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, dir, "sender.reject.tmpl", "Subject: refused {{.ID}}\n\nRefused.\n")
+	writeFile(t, dir, "sender.tmpl", "Subject: generic {{.Action}}\n\nSomething happened.\n")
+	e := newEnv(t, Config{Templates: dir})
+	refused := outcome(pipeline.NotifySender)
+	refused.Action = pipeline.ActionReject
+	e.n.Notify(message("s@example.org", "x"), refused, "0REJECTED0000001")
+	if got := e.byKind(t)[pipeline.NotifySender].subject; got != "refused 0REJECTED0000001" {
+		t.Errorf("reject notification subject %q, want the event's template", got)
+	}
+	e2 := newEnv(t, Config{Templates: dir})
+	dropped := outcome(pipeline.NotifySender)
+	dropped.Action = pipeline.ActionDiscard
+	e2.n.Notify(message("s@example.org", "x"), dropped, "")
+	if got := e2.byKind(t)[pipeline.NotifySender].subject; got != "generic drop" {
+		t.Errorf("drop notification subject %q, want the kind's template", got)
+	}
+	writeFile(t, dir, "admin.quarantine.tmpl", "Subject: q\n\n{{.Nope}}\n")
+	if err := Check(Config{Templates: dir}, configs.NotifyTemplates()); err == nil || !strings.Contains(err.Error(), "admin.quarantine.tmpl:3:") {
+		t.Errorf("Check of a broken event template: %v", err)
+	}
+}
+
 func TestRuntimeTemplateFailureFallsBack(t *testing.T) {
 	dir := t.TempDir()
 	// Both pass Check (the samples are spam) and fail for a virus.
@@ -370,7 +395,7 @@ func TestRuntimeTemplateFailureFallsBack(t *testing.T) {
 	if !strings.Contains(got[pipeline.NotifySender].body, "status virus") {
 		t.Errorf("sender body %q: want the built-in text", got[pipeline.NotifySender].body)
 	}
-	for _, ev := range e.rec.ofType(telemetry.NotificationSent) {
+	for _, ev := range e.rec.OfType(telemetry.NotificationSent) {
 		if !strings.Contains(ev.Text, filepath.Join(dir, ev.Category+".tmpl")) {
 			t.Errorf("%s: event text %q does not name the template", ev.Category, ev.Text)
 		}
@@ -383,11 +408,11 @@ func TestSpoolFailureIsReported(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.n.Notify(message("s@example.org", "x"), outcome(pipeline.NotifySender), "")
-	sup := e.rec.ofType(telemetry.NotificationSuppressed)
-	if len(sup) != 1 || sup[0].Err == "" || sup[0].Reason != "" || sup[0].Category != pipeline.NotifySender {
+	sup := e.rec.OfType(telemetry.NotificationSuppressed)
+	if len(sup) != 1 || sup[0].Err == "" || sup[0].Reason != telemetry.ReasonSpoolError || sup[0].Category != pipeline.NotifySender {
 		t.Fatalf("suppressed %+v, want one with the spool error", sup)
 	}
-	if n := len(e.rec.ofType(telemetry.NotificationSent)); n != 0 {
+	if n := len(e.rec.OfType(telemetry.NotificationSent)); n != 0 {
 		t.Errorf("%d sent events for a failed write", n)
 	}
 }
@@ -403,7 +428,7 @@ func TestReload(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.n.Notify(m, outcome(pipeline.NotifySender), "")
-	if sup := e.rec.ofType(telemetry.NotificationSuppressed); len(sup) != 1 || sup[0].Reason != telemetry.ReasonRateLimited {
+	if sup := e.rec.OfType(telemetry.NotificationSuppressed); len(sup) != 1 || sup[0].Reason != telemetry.ReasonRateLimited {
 		t.Fatalf("suppressed %v: the reload must keep the rate limit state", reasons(sup))
 	}
 	if err := e.n.Reload(Config{Templates: dir}); err != nil { // back to 20 an hour
@@ -429,12 +454,12 @@ func TestReload(t *testing.T) {
 }
 
 func TestNewRefusesBadSetup(t *testing.T) {
-	sp, err := spool.Open(spool.Config{Dir: t.TempDir()}, &recorder{}, nil)
+	sp, err := spool.Open(spool.Config{Dir: t.TempDir()}, &eventlog.Recorder{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer sp.Close()
-	good := Deps{Spool: sp, Emit: &recorder{}, Hostname: "mx.example.net", Shipped: configs.NotifyTemplates()}
+	good := Deps{Spool: sp, Emit: &eventlog.Recorder{}, Hostname: "mx.example.net", Shipped: configs.NotifyTemplates()}
 	dir := t.TempDir()
 	path := writeFile(t, dir, "recipients.tmpl", "Subject: x\n\n{{if .Quarantined}}\n")
 	if _, err := New(Config{Templates: dir}, good); err == nil || !strings.Contains(err.Error(), path+":4: unexpected EOF") {

@@ -35,6 +35,11 @@ func kinds() []string {
 	return []string{pipeline.NotifySender, pipeline.NotifyRecipients, pipeline.NotifyAdmin}
 }
 
+// events are the actions a notification can be about; an override
+// directory may hold a template per kind and event, <kind>.<event>.tmpl,
+// used instead of <kind>.tmpl for that event.
+func events() []string { return []string{"deliver", "reject", "drop", "quarantine"} }
+
 func fileName(kind string) string { return kind + ".tmpl" }
 
 func funcs() template.FuncMap {
@@ -58,8 +63,10 @@ func Check(cfg Config, shipped fs.FS) error {
 		if cfg.Templates == "" {
 			continue
 		}
-		if _, err := loadOverride(cfg.Templates, kind); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			errs = append(errs, err)
+		for _, name := range append([]string{kind}, eventNames(kind)...) {
+			if _, err := loadOverride(cfg.Templates, name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				errs = append(errs, err)
+			}
 		}
 	}
 	return errors.Join(errs...)
@@ -83,11 +90,37 @@ func loadTemplates(dir string, shipped fs.FS) (templates, error) {
 			continue
 		}
 		ts[kind] = t
+		for _, name := range eventNames(kind) {
+			t, err := loadOverride(dir, name)
+			switch {
+			case err == nil:
+				ts[name] = t
+			case !errors.Is(err, fs.ErrNotExist):
+				errs = append(errs, err)
+			}
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	return ts, nil
+}
+
+func eventNames(kind string) []string {
+	var out []string
+	for _, ev := range events() {
+		out = append(out, kind+"."+ev)
+	}
+	return out
+}
+
+// pick is the template for kind about an event: the event's own when the
+// override directory has one.
+func (ts templates) pick(kind, event string) *tmpl {
+	if t, ok := ts[kind+"."+event]; ok {
+		return t
+	}
+	return ts[kind]
 }
 
 func checkDir(dir string) error {

@@ -338,7 +338,7 @@ func New(p Presets) *Stats {
 	s.NotificationsSent = counters(72, "notifications_sent_total", "kind", "notifyKind",
 		"Notifications queued, by who they are for (sender, recipients, admin).", p.Notifications)
 	s.NotificationsSuppressed = counters(73, "notifications_suppressed_total", "reason", "suppressReason",
-		"Notifications not sent, by reason (null_sender, auto_submitted, rate_limited).", p.SuppressReasons)
+		"Notifications not sent, by reason (null_sender, auto_submitted, rate_limited; spool_error when it could not be queued).", p.SuppressReasons)
 	s.StoreWriteFailures = counters(74, "store_write_failures_total", "store", "store",
 		"Messages that could not be written to the quarantine or an archive.", p.Stores)
 	return s
