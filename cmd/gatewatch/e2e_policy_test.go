@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -234,5 +237,58 @@ func TestEveryActionEndToEnd(t *testing.T) {
 	}
 	if ev := g.events("quarantine.expired"); len(ev) != 1 || ev[0]["count"] != 1.0 {
 		t.Errorf("quarantine.expired events: %v", ev)
+	}
+}
+
+const archives = singleRoute + `
+store:
+  dir: "{{.Dir}}/store"
+  archive: {received: true, sent: true}
+`
+
+// TestArchivesReloadAndReleaseElsewhere: both archives keep a relayed
+// message; a reload brings in a group that quarantines, and a release
+// --to sends the quarantined message to another address.
+func TestArchivesReloadAndReleaseElsewhere(t *testing.T) {
+	sink := peers.StartSink(t, peers.SinkOptions{Dump: true})
+	g := startGateway(t, archives, gwVars{"Sink": sink.Addr, "Name": "sink"})
+	reply, err := sendMail(g.SMTP, "a@senders.test", []string{"r@example.test"}, numbered("archived", 1), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := queueIDOf(t, reply)
+	sink.WaitMessages(t, 1, 30*time.Second)
+	waitFor(t, "both archives to hold the message", 10*time.Second, func() bool {
+		return g.metric(`gatewatch_archive_messages{archive="received"}`) == 1 && g.metric(`gatewatch_archive_messages{archive="sent"}`) == 1
+	})
+	for _, box := range []string{"received", "sent"} {
+		fi, err := os.Stat(filepath.Join(g.dir, "store", "archive", box, id+".eml"))
+		if err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s archive copy of %s: %v %v", box, id, err, fi)
+		}
+	}
+
+	g.writeConfig(archives+`
+policy:
+  groups:
+    - {name: held, recipients: ["*@held.test"], actions: {clean: {do: quarantine}}}
+`, gwVars{"Sink": sink.Addr, "Name": "sink"})
+	g.signal(syscall.SIGHUP)
+	waitFor(t, "the reload", 10*time.Second, func() bool { return g.stat(`config_reloads_total{result="success"}`) == 1 })
+	if _, err := sendMail(g.SMTP, "a@senders.test", []string{"u@held.test"}, numbered("held", 2), nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	code, listing := g.cli("quarantine", "-json", "list", "--since", "1h", "--category", "policy")
+	var entries []store.Entry
+	if code != 0 || json.Unmarshal([]byte(listing), &entries) != nil || len(entries) != 1 || entries[0].Group != "held" {
+		t.Fatalf("quarantine after the reload: %d %s", code, listing)
+	}
+	if code, out := g.cli("quarantine", "release", entries[0].ID, "--to", "helpdesk@example.test"); code != 0 {
+		t.Fatalf("release --to: %d %s", code, out)
+	}
+	msgs := sink.WaitMessages(t, 2, 30*time.Second)
+	got := to(msgs, "helpdesk@example.test")
+	if len(got) != 1 || got[0].Header.Get("Subject") != "held 2" || len(to(msgs, "u@held.test")) != 0 {
+		t.Errorf("released copy: %+v", got)
 	}
 }
