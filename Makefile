@@ -65,6 +65,7 @@ bench: deps
 	$(GO) test -run XXX -bench 'Relay|IdleConnections' -benchtime 1x -timeout 60m ./internal/bench/
 	$(GO) test -run XXX -bench TelemetrySpine -benchtime 5000x ./internal/bench/
 	$(GO) test -run XXX -bench CEFCost -benchtime 20000x ./internal/bench/
+	$(GO) test -run XXX -bench PolicyCost -benchtime 5000x ./internal/bench/
 	$(GO) test -run XXX -bench 'Format|ChannelTCP' -cpu 1 -benchtime 200000x ./telemetry/cef/
 	$(GO) test -run XXX -bench . -benchmem ./pipeline/spool/ ./telemetry/
 

@@ -83,6 +83,11 @@ const (
 )
 
 func relayInProcess(b *testing.B, mode telemetryMode) float64 {
+	return relayWithPolicy(b, mode, pipeline.StrictPolicy{})
+}
+
+// relayWithPolicy relays in process under the given policy.
+func relayWithPolicy(b *testing.B, mode telemetryMode, policy pipeline.Policy) float64 {
 	base := b.TempDir()
 	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
 		d, err := os.MkdirTemp("/dev/shm", "gatewatch-bench-")
@@ -136,7 +141,7 @@ func relayInProcess(b *testing.B, mode telemetryMode) float64 {
 		Limits: smtpin.Limits{MaxConnections: 100, MaxConnectionsPerIP: 100, MaxMessageSize: 1 << 20, MaxRecipients: 10,
 			MaxMessagesPerSession: 1 << 30, MaxLineLength: 4096, MaxHeaderSize: 64 << 10, MaxHops: 50},
 		Timeouts: smtpin.Timeouts{Command: time.Minute, Data: time.Minute, Write: time.Minute}}
-	rc, err := smtpin.New(rcfg, sp, pipeline.NewScanner(emit, pipeline.StrictPolicy{}), emit)
+	rc, err := smtpin.New(rcfg, sp, pipeline.NewScanner(emit, policy), emit)
 	if err != nil {
 		b.Fatal(err)
 	}
