@@ -116,7 +116,7 @@ func CompletedEvent(m *Meta, action, outcome string) telemetry.Event {
 		ClientIP: m.Client.IP, ClientPort: m.Client.Port, Helo: m.Client.Helo, Sender: m.Envelope.From,
 		Recipient: RecipientList(m.Envelope.Recipients), Recipients: len(m.Envelope.Recipients), Size: m.Size,
 		Subject: m.Subject, MessageID: m.MessageID, Attachments: m.Attachments, Verdicts: VerdictSummary(m.Verdicts),
-		Action: action, Outcome: outcome, Duration: time.Since(m.Received)}
+		Action: action, Outcome: outcome, Duration: time.Since(m.Received), Parent: m.Parent, Group: m.Group}
 }
 
 // RecipientList is the recipients' addresses as one comma-separated value.

@@ -68,6 +68,7 @@ type Meta struct {
 	ID       string    `json:"id"`
 	Kind     Kind      `json:"kind"`
 	Parent   string    `json:"parent,omitempty"` // queue ID this message was generated from
+	Group    string    `json:"group,omitempty"`  // policy group of a copy made for some recipients
 	Envelope Envelope  `json:"envelope"`
 	Client   Client    `json:"client"`
 	Received time.Time `json:"received"`

@@ -97,6 +97,10 @@ func TestGroupsSplitABlacklistedSender(t *testing.T) {
 	if len(labEv) != 1 || labEv[0]["action"] != "deliver" || labEv[0]["queue_id"] != labID || labEv[0]["parent_id"] != parent {
 		t.Errorf("lab policy.applied: %v", labEv)
 	}
+	waitFor(t, "the lab copy's closing record", 10*time.Second, func() bool {
+		done := eventsWith(g.events("message.completed"), "queue_id", labID)
+		return len(done) == 1 && done[0]["group"] == "lab" && done[0]["parent_id"] == parent && done[0]["outcome"] == "delivered"
+	})
 	if qa := eventsWith(g.events("quarantine.added"), "queue_id", q.ID); len(qa) != 1 || qa[0]["category"] != "policy" {
 		t.Errorf("quarantine.added: %v", qa)
 	}

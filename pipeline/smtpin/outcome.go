@@ -175,7 +175,7 @@ func (s *session) prepare(m *pipeline.Message, outcomes []pipeline.Outcome) ([]p
 				return plan, err
 			}
 			p.meta = m.Meta
-			p.meta.Parent = m.ID
+			p.meta.Parent, p.meta.Group = m.ID, o.Group
 			p.meta.Envelope.Recipients = rcpts
 			plan[len(plan)-1] = p
 			continue
@@ -290,6 +290,9 @@ func (s *session) completedOutcome(m *pipeline.Message, p plannedCopy) {
 		ev.QueueID = p.id
 	}
 	ev.Parent, ev.Group, ev.Text = m.ID, p.o.Group, "policy: "+p.o.Status
+	if p.id == "" {
+		ev.Parent = "" // the record is the message's own
+	}
 	if p.o.Action == pipeline.ActionQuarantine {
 		ev.Category = pipeline.CategoryOf(p.o.Status)
 	}
