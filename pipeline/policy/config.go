@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
-	"net/netip"
 	"regexp"
 	"slices"
 	"sort"
@@ -98,7 +97,7 @@ func (c Config) Validate() error {
 	masks("lists.recipients_black", c.Lists.RecipientsBlack)
 	prefixes := func(key string, list []string) {
 		for i, s := range list {
-			if _, err := parsePrefix(s); err != nil {
+			if _, err := pipeline.ParsePrefix(s); err != nil {
 				bad(fmt.Sprintf("%s[%d]", key, i), "%v", err)
 			}
 		}
@@ -209,21 +208,6 @@ func dispositionOf(do string) (pipeline.Action, error) {
 		return pipeline.ActionQuarantine, nil
 	}
 	return 0, fmt.Errorf("%q: want deliver, reject, tempfail, drop or quarantine", do)
-}
-
-func parsePrefix(s string) (netip.Prefix, error) {
-	if strings.Contains(s, "/") {
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			return p, fmt.Errorf("%q is not a CIDR network", s)
-		}
-		return p.Masked(), nil
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Prefix{}, fmt.Errorf("%q is not an address or CIDR network", s)
-	}
-	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -48,11 +48,11 @@ func (e *Engine) Reload(cfg Config) error {
 	c.rcptsWhite, _ = pipeline.CompileMasks(cfg.Lists.RecipientsWhite)
 	c.rcptsBlack, _ = pipeline.CompileMasks(cfg.Lists.RecipientsBlack)
 	for _, s := range cfg.Lists.ClientsWhite {
-		p, _ := parsePrefix(s)
+		p, _ := pipeline.ParsePrefix(s)
 		c.clientsWhite = append(c.clientsWhite, p)
 	}
 	for _, s := range cfg.Lists.ClientsBlack {
-		p, _ := parsePrefix(s)
+		p, _ := pipeline.ParsePrefix(s)
 		c.clientsBlack = append(c.clientsBlack, p)
 	}
 	for _, s := range cfg.Lists.WhiteSkips {

@@ -5,31 +5,17 @@ import (
 	"net/netip"
 	"path"
 	"strings"
+
+	"github.com/gatewatch/gatewatch/pipeline"
 )
 
 // prefixSet is a list of networks.
 type prefixSet []netip.Prefix
 
-func parsePrefix(s string) (netip.Prefix, error) {
-	s = strings.TrimSpace(s)
-	if strings.Contains(s, "/") {
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			return p, fmt.Errorf("%q is not a CIDR network", s)
-		}
-		return p.Masked(), nil
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Prefix{}, fmt.Errorf("%q is not an address or CIDR network", s)
-	}
-	return netip.PrefixFrom(a, a.BitLen()), nil
-}
-
 func parsePrefixes(list []string) (prefixSet, error) {
 	out := make(prefixSet, 0, len(list))
 	for _, s := range list {
-		p, err := parsePrefix(s)
+		p, err := pipeline.ParsePrefix(s)
 		if err != nil {
 			return nil, err
 		}

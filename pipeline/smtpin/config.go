@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/mail"
 	"time"
+
+	"github.com/gatewatch/gatewatch/pipeline"
 )
 
 // Config is the smtp section of the configuration.
@@ -85,7 +87,7 @@ func (c Config) Validate() error {
 	}
 	for key, list := range map[string][]string{"relay_networks": c.RelayNetworks, "clients.block": c.Clients.Block, "clients.trust": c.Clients.Trust} {
 		for i, n := range list {
-			if _, err := parsePrefix(n); err != nil {
+			if _, err := pipeline.ParsePrefix(n); err != nil {
 				bad(fmt.Sprintf("%s[%d]", key, i), "%v", err)
 			}
 		}

@@ -88,7 +88,7 @@ func TestDomainSetAndPrefixes(t *testing.T) {
 			t.Errorf("contains(%s) = %v", a, got)
 		}
 	}
-	if _, err := parsePrefix("10.0.0/8"); err == nil {
+	if _, err := parsePrefixes([]string{"10.0.0/8"}); err == nil {
 		t.Error("bad CIDR accepted")
 	}
 	for local, want := range map[string]bool{"user": false, "user%host": true, "host!user": true, "a@b": true, "first.last": false} {

@@ -129,7 +129,7 @@ func TestLoadCorruptFiles(t *testing.T) {
 			if rerr != nil || !bytes.Equal(moved, b) {
 				t.Errorf("corrupt/ does not hold the damaged file as it was: %v", rerr)
 			}
-			evs := e.rec.ofType(telemetry.SpoolCorrupt)
+			evs := e.rec.OfType(telemetry.SpoolCorrupt)
 			if len(evs) != 1 || evs[0].QueueID != id || evs[0].Text != string(Incoming) || evs[0].Err == "" {
 				t.Errorf("SpoolCorrupt events = %+v", evs)
 			}
@@ -146,7 +146,7 @@ func TestLoadCorruptFiles(t *testing.T) {
 			if _, err := e.sp.Load(Incoming, id); !errors.Is(err, ErrNotFound) {
 				t.Errorf("second Load of the quarantined message = %v, want ErrNotFound", err)
 			}
-			if n := len(e.rec.ofType(telemetry.SpoolCorrupt)); n != 1 {
+			if n := len(e.rec.OfType(telemetry.SpoolCorrupt)); n != 1 {
 				t.Errorf("%d SpoolCorrupt events after the second Load, want 1", n)
 			}
 			if _, err := e.sp.Load(Corrupt, id); !isCorrupt(err) {
@@ -180,7 +180,7 @@ func TestLoadMetaIDMismatch(t *testing.T) {
 	if exists(spoolPath(e, Deferred, other)) || !exists(spoolPath(e, Corrupt, other)) {
 		t.Fatal("mismatched file not moved to corrupt/")
 	}
-	evs := e.rec.ofType(telemetry.SpoolCorrupt)
+	evs := e.rec.OfType(telemetry.SpoolCorrupt)
 	if len(evs) != 1 || evs[0].QueueID != other || evs[0].Text != string(Deferred) {
 		t.Fatalf("SpoolCorrupt events = %+v", evs)
 	}
@@ -202,7 +202,7 @@ func TestLoadMissingIsNotCorrupt(t *testing.T) {
 	if _, err := e.sp.Load(Incoming, "../lock"); err == nil || !strings.Contains(err.Error(), "invalid queue ID") {
 		t.Fatalf("Load(../lock) = %v", err)
 	}
-	if len(e.rec.ofType(telemetry.SpoolCorrupt)) != 0 || e.st.CorruptFiles.Load() != 0 {
+	if len(e.rec.OfType(telemetry.SpoolCorrupt)) != 0 || e.st.CorruptFiles.Load() != 0 {
 		t.Fatal("a missing file was reported corrupt")
 	}
 }

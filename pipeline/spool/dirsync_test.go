@@ -220,7 +220,7 @@ func TestCommitFailsWhenDirSyncFails(t *testing.T) {
 	if exists(spoolPath(e, Incoming, id)) || exists(spoolPath(e, tmpDir, id)) {
 		t.Error("a refused message left a file")
 	}
-	if called || len(e.rec.evs) != 0 || e.gauge(Incoming) != 0 {
-		t.Errorf("a refused message was reported queued (hook %v, events %d, gauge %d)", called, len(e.rec.evs), e.gauge(Incoming))
+	if called || len(e.rec.All()) != 0 || e.gauge(Incoming) != 0 {
+		t.Errorf("a refused message was reported queued (hook %v, events %d, gauge %d)", called, len(e.rec.All()), e.gauge(Incoming))
 	}
 }

@@ -162,7 +162,7 @@ func TestDraftCommitRoundTrip(t *testing.T) {
 				}
 			}
 			mu.Unlock()
-			evs := e.rec.ofType(telemetry.MessageQueued)
+			evs := e.rec.OfType(telemetry.MessageQueued)
 			if len(evs) != 1 {
 				t.Fatalf("%d MessageQueued events, want 1", len(evs))
 			}
@@ -251,7 +251,7 @@ func TestDraftAbort(t *testing.T) {
 	if _, err := e.sp.Load(Incoming, id); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Load after Abort = %v, want ErrNotFound", err)
 	}
-	if len(e.rec.ofType(telemetry.MessageQueued)) != 0 {
+	if len(e.rec.OfType(telemetry.MessageQueued)) != 0 {
 		t.Errorf("an aborted draft was reported queued")
 	}
 	// The ID can be used again once aborted.
@@ -322,7 +322,7 @@ func TestDraftErrors(t *testing.T) {
 	if exists(filepath.Join(e.dir, tmpDir, id)) || exists(spoolPath(e, Incoming, id)) {
 		t.Fatal("refused Commit left a file")
 	}
-	if len(e.rec.ofType(telemetry.MessageQueued)) != 0 || e.gauge(Incoming) != 0 {
+	if len(e.rec.OfType(telemetry.MessageQueued)) != 0 || e.gauge(Incoming) != 0 {
 		t.Fatal("refused Commit was counted as queued")
 	}
 }

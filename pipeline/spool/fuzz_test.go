@@ -6,12 +6,14 @@ import (
 	"os"
 	"reflect"
 	"testing"
+
+	"github.com/gatewatch/gatewatch/internal/eventlog"
 )
 
 // seedFiles commits a few real messages and returns their spool files.
 func seedFiles(tb testing.TB, dir string) [][]byte {
 	tb.Helper()
-	sp, err := Open(Config{Dir: dir}, &recorder{}, nil)
+	sp, err := Open(Config{Dir: dir}, &eventlog.Recorder{}, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -6,52 +6,22 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gatewatch/gatewatch/pipeline"
 	"github.com/gatewatch/gatewatch/telemetry"
 	"github.com/gatewatch/gatewatch/telemetry/stats"
+
+	"github.com/gatewatch/gatewatch/internal/eventlog"
 )
-
-// recorder is an Emitter that keeps every event and passes it on to next
-// (a real telemetry.Bus, so the stats the catalog derives from events are
-// updated exactly as in the gateway).
-type recorder struct {
-	mu   sync.Mutex
-	evs  []telemetry.Event
-	next telemetry.Emitter
-}
-
-func (r *recorder) Emit(ev telemetry.Event) {
-	r.mu.Lock()
-	r.evs = append(r.evs, ev)
-	r.mu.Unlock()
-	if r.next != nil {
-		r.next.Emit(ev)
-	}
-}
-
-// ofType returns the recorded events of type t.
-func (r *recorder) ofType(t telemetry.Type) []telemetry.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []telemetry.Event
-	for _, ev := range r.evs {
-		if ev.Type == t {
-			out = append(out, ev)
-		}
-	}
-	return out
-}
 
 // env is an open spool in a fresh directory wired to a recorder, a bus
 // and a stats registry.
 type env struct {
 	sp  *Spool
 	dir string
-	rec *recorder
+	rec *eventlog.Recorder
 	st  *stats.Stats
 	bus *telemetry.Bus
 }
@@ -65,7 +35,7 @@ func openEnv(t testing.TB, dir string) *env {
 	t.Helper()
 	st := telemetry.NewStats()
 	bus := telemetry.NewBus(st)
-	rec := &recorder{next: bus}
+	rec := &eventlog.Recorder{Next: bus}
 	sp, err := Open(Config{Dir: dir}, rec, st)
 	if err != nil {
 		t.Fatalf("Open(%s): %v", dir, err)

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/gatewatch/gatewatch/internal/eventlog"
 )
 
 func TestLockSameProcess(t *testing.T) {
@@ -18,7 +20,7 @@ func TestLockSameProcess(t *testing.T) {
 	if InUse(filepath.Join(dir, "does-not-exist")) {
 		t.Fatal("InUse of a missing directory")
 	}
-	sp, err := Open(Config{Dir: dir}, &recorder{}, nil)
+	sp, err := Open(Config{Dir: dir}, &eventlog.Recorder{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +31,7 @@ func TestLockSameProcess(t *testing.T) {
 	if strings.TrimSpace(string(pid)) != strconv.Itoa(os.Getpid()) {
 		t.Errorf("lock file holds %q, want our pid %d", pid, os.Getpid())
 	}
-	sp2, err := Open(Config{Dir: dir}, &recorder{}, nil)
+	sp2, err := Open(Config{Dir: dir}, &eventlog.Recorder{}, nil)
 	if err == nil {
 		sp2.Close()
 		t.Fatal("second Open of the same spool succeeded")
@@ -47,7 +49,7 @@ func TestLockSameProcess(t *testing.T) {
 	if InUse(dir) {
 		t.Fatal("InUse = true after Close")
 	}
-	sp3, err := Open(Config{Dir: dir}, &recorder{}, nil)
+	sp3, err := Open(Config{Dir: dir}, &eventlog.Recorder{}, nil)
 	if err != nil {
 		t.Fatalf("Open after Close: %v", err)
 	}
@@ -71,7 +73,7 @@ func TestMain(m *testing.M) {
 // holdSpool opens the spool in dir, says so, and holds it until stdin
 // closes.
 func holdSpool(dir string) {
-	sp, err := Open(Config{Dir: dir}, &recorder{}, nil)
+	sp, err := Open(Config{Dir: dir}, &eventlog.Recorder{}, nil)
 	if err != nil {
 		os.Stdout.WriteString("error " + err.Error() + "\n")
 		os.Exit(1)
@@ -108,7 +110,7 @@ func TestLockOtherProcess(t *testing.T) {
 	if !InUse(dir) {
 		t.Fatal("InUse = false while another process owns the spool")
 	}
-	_, err = Open(Config{Dir: dir}, &recorder{}, nil)
+	_, err = Open(Config{Dir: dir}, &eventlog.Recorder{}, nil)
 	if err == nil || !strings.Contains(err.Error(), "in use") || !strings.Contains(err.Error(), strconv.Itoa(cmd.Process.Pid)) {
 		t.Fatalf("Open while another process owns the spool = %v, want in use by pid %d", err, cmd.Process.Pid)
 	}
@@ -119,7 +121,7 @@ func TestLockOtherProcess(t *testing.T) {
 	if InUse(dir) {
 		t.Fatal("InUse = true after the owner exited")
 	}
-	sp, err := Open(Config{Dir: dir}, &recorder{}, nil)
+	sp, err := Open(Config{Dir: dir}, &eventlog.Recorder{}, nil)
 	if err != nil {
 		t.Fatalf("Open after the owner exited: %v", err)
 	}

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/gatewatch/gatewatch/internal/eventlog"
 )
 
 func TestRecover(t *testing.T) {
@@ -116,7 +118,7 @@ func TestRecover(t *testing.T) {
 }
 
 func TestRecoverEmptyAndNilStats(t *testing.T) {
-	sp, err := Open(Config{Dir: t.TempDir()}, &recorder{}, nil)
+	sp, err := Open(Config{Dir: t.TempDir()}, &eventlog.Recorder{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
