@@ -50,18 +50,20 @@ func (m Mask) Match(addr string) bool {
 }
 
 // glob matches with * and ? only: unlike path.Match, "/" is an ordinary
-// character, as it is in a local part.
-func glob(p, s string) bool {
+// character, as it is in a local part. It works on runes, so that ? is
+// one character of an internationalised address.
+func glob(pattern, str string) bool {
+	p, s := []rune(pattern), []rune(str)
 	star, mark := -1, 0
 	i, j := 0, 0
 	for j < len(s) {
 		switch {
-		case i < len(p) && (p[i] == '?' || p[i] == s[j]):
-			i++
-			j++
 		case i < len(p) && p[i] == '*':
 			star, mark = i, j
 			i++
+		case i < len(p) && (p[i] == '?' || p[i] == s[j]):
+			i++
+			j++
 		case star >= 0:
 			mark++
 			i, j = star+1, mark

@@ -1,6 +1,7 @@
 package pipeline_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/gatewatch/gatewatch/pipeline"
@@ -28,6 +29,9 @@ func TestMask(t *testing.T) {
 		{"*a*b*@x.test", "xxaxxbxx@x.test", true},
 		{"*a*b*@x.test", "xxbxxaxx@x.test", false},
 		{"example.test", "", false},
+		{"*", "*0000000", true},
+		{"?@ü.test", "é@ü.test", true},
+		{"??@ü.test", "é@ü.test", false},
 	} {
 		m, err := pipeline.CompileMask(tc.pattern)
 		if err != nil {
@@ -46,6 +50,8 @@ func TestMask(t *testing.T) {
 
 func FuzzMask(f *testing.F) {
 	f.Add("*a*b?@x.test", "zzaqbq@x.test")
+	f.Add("*", "*0000000")
+	f.Add("?@ü.test", "é@ü.test")
 	f.Fuzz(func(t *testing.T, pattern, addr string) {
 		m, err := pipeline.CompileMask(pattern)
 		if err != nil {
@@ -54,6 +60,12 @@ func FuzzMask(f *testing.F) {
 		_ = m.Match(addr) // must terminate without panicking
 		if pattern == "*" && !m.Match(addr) {
 			t.Fatal("* did not match")
+		}
+		// A pattern with an @ matches the address it was written from.
+		if strings.Count(addr, "@") == 1 && !strings.ContainsAny(addr, "*?") {
+			if lit, err := pipeline.CompileMask(addr); err == nil && !lit.Match(addr) {
+				t.Fatalf("%q does not match itself", addr)
+			}
 		}
 	})
 }

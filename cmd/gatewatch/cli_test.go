@@ -46,6 +46,12 @@ func TestCheckConfig(t *testing.T) {
 		{"wrong type", "smtp:\n  limits:\n    max_recipients: many\n", []string{"gatewatch.yaml:3: cannot unmarshal"}},
 		{"bad route", "delivery:\n  routes:\n    - {match: \"*\", to: \"ftp://x\"}\n", []string{"gatewatch.yaml:3: delivery.routes[0].to:"}},
 		{"bad duration", "smtp:\n  timeouts:\n    data: soon\n", []string{"gatewatch.yaml:3:"}},
+		{"unknown status", "policy:\n  default:\n    actions:\n      spamm: {do: deliver}\n", []string{"gatewatch.yaml:4: policy.default.actions.spamm: unknown status"}},
+		{"unknown action", "policy:\n  groups:\n    - name: staff\n      actions:\n        spam: {do: bounce}\n", []string{"gatewatch.yaml:5: policy.groups[0].actions.spam.do: \"bounce\""}},
+		{"bad group name", "policy:\n  groups:\n    - name: Staff!\n", []string{"gatewatch.yaml:3: policy.groups[0].name:"}},
+		{"unknown check", "policy:\n  default:\n    checks: {antispan: true}\n", []string{"gatewatch.yaml:3: policy.default.checks.antispan"}},
+		{"bad notification kind", "policy:\n  default:\n    actions:\n      spam: {notify: [boss]}\n", []string{"gatewatch.yaml:4: policy.default.actions.spam.notify[0]"}},
+		{"bad retention", "store:\n  quarantine: {max_age: -1h}\n", []string{"gatewatch.yaml:2: store.quarantine.max_age"}},
 		{"several problems", "smtp:\n  hostname: \"\"\nlog:\n  level: chatty\n", []string{"gatewatch.yaml:2: smtp.hostname", "gatewatch.yaml:4: log.level"}},
 	}
 	for _, tc := range cases {
