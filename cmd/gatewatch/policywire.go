@@ -69,6 +69,7 @@ func (p *policySide) aftercare(bounce func(m *pipeline.Message, rcpts []pipeline
 			e.ID, e.Box, e.Category, e.Status, e.Group = id, store.Quarantine, pipeline.CategoryOf(o.Status), o.Status, o.Group
 			return p.store.Put(e, m.Reader())
 		},
+		Withdraw: func(id string) { _, _ = p.store.Delete(id, "the gateway: the message was deferred") },
 		ArchiveReceived: func(m *pipeline.Message) {
 			if received, _ := p.store.Archives(); received {
 				e := store.EntryOf(m, m.Envelope.Recipients)

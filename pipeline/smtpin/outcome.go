@@ -17,8 +17,10 @@ import (
 // Any of it may be nil: a decision that needs a missing piece defers the
 // message rather than skip the piece.
 type Aftercare struct {
-	// Quarantine keeps m's content under id for the outcome's recipients.
+	// Quarantine keeps m's content under id for the outcome's recipients;
+	// Withdraw takes such a copy back when the message is deferred after all.
 	Quarantine func(m *pipeline.Message, o pipeline.Outcome, id string) error
+	Withdraw   func(id string)
 	// ArchiveReceived keeps m as received (best effort: it reports its own failures).
 	ArchiveReceived func(m *pipeline.Message)
 	// Bounce reports to m's sender that rcpts were refused with reply.
@@ -81,9 +83,13 @@ func (s *session) carryOut(m *pipeline.Message, d *spool.Draft, dec pipeline.Dec
 		err = s.commitCopies(plan)
 	}
 	if err != nil {
+		// The client will send it again: nothing of this attempt may stay.
 		for _, p := range plan {
 			if p.draft != nil {
 				p.draft.Abort()
+			}
+			if p.qid != "" {
+				ac.Withdraw(p.qid)
 			}
 		}
 		d.Abort()
@@ -147,10 +153,12 @@ func (s *session) prepare(m *pipeline.Message, outcomes []pipeline.Outcome) ([]p
 	ac := s.r.aftercare
 	plan := make([]plannedCopy, 0, len(outcomes))
 	for _, o := range outcomes {
-		p := plannedCopy{o: o}
-		quarantine := o.Action == pipeline.ActionQuarantine || o.Action == pipeline.ActionAccept && o.QuarantineCopy
-		if quarantine {
-			if ac.Quarantine == nil {
+		// In the plan from the start, so a failure further on undoes
+		// whatever this outcome already did.
+		plan = append(plan, plannedCopy{o: o})
+		p := &plan[len(plan)-1]
+		if o.Action == pipeline.ActionQuarantine || o.Action == pipeline.ActionAccept && o.QuarantineCopy {
+			if ac.Quarantine == nil || ac.Withdraw == nil {
 				return plan, errAftercare
 			}
 			qid := s.r.spool.NewID()
@@ -159,28 +167,25 @@ func (s *session) prepare(m *pipeline.Message, outcomes []pipeline.Outcome) ([]p
 			}
 			p.id, p.qid = qid, qid
 		}
-		if o.Action == pipeline.ActionAccept {
-			p.id = s.r.spool.NewID()
-			rcpts := deliveryRecipients(o)
-			draft, err := s.r.spool.NewDraft(p.id, len(rcpts))
-			if err != nil {
-				return plan, err
-			}
-			p.draft = draft
-			plan = append(plan, p) // from here the draft is aborted with the rest on failure
-			if err := policy.Render(draft, m, o.Treatment, p.id); err != nil {
-				return plan, fmt.Errorf("render copy: %w", err)
-			}
-			if err := draft.EndContent(); err != nil {
-				return plan, err
-			}
-			p.meta = m.Meta
-			p.meta.Parent, p.meta.Group = m.ID, o.Group
-			p.meta.Envelope.Recipients = rcpts
-			plan[len(plan)-1] = p
+		if o.Action != pipeline.ActionAccept {
 			continue
 		}
-		plan = append(plan, p)
+		p.id = s.r.spool.NewID()
+		rcpts := deliveryRecipients(o)
+		draft, err := s.r.spool.NewDraft(p.id, len(rcpts))
+		if err != nil {
+			return plan, err
+		}
+		p.draft = draft
+		if err := policy.Render(draft, m, o.Treatment, p.id); err != nil {
+			return plan, fmt.Errorf("render copy: %w", err)
+		}
+		if err := draft.EndContent(); err != nil {
+			return plan, err
+		}
+		p.meta = m.Meta
+		p.meta.Parent, p.meta.Group = m.ID, o.Group
+		p.meta.Envelope.Recipients = rcpts
 	}
 	return plan, nil
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/gatewatch/gatewatch/pipeline"
@@ -104,7 +105,8 @@ func TestQuarantineFailureDefersTheWholeMessage(t *testing.T) {
 		{Name: "marked", Recipients: []string{"*@marked.test"}, Settings: policy.Settings{Actions: map[string]policy.Action{
 			pipeline.StatusClean: {MarkSubject: "[x]"}}}},
 	}})
-	failing := Aftercare{Quarantine: func(*pipeline.Message, pipeline.Outcome, string) error { return errors.New("disk full") }}
+	failing := Aftercare{Quarantine: func(*pipeline.Message, pipeline.Outcome, string) error { return errors.New("disk full") },
+		Withdraw: func(string) { t.Error("nothing was quarantined, nothing to withdraw") }}
 	h := startWith(t, nil, pol, failing)
 	c := greeted(t, h.addr)
 	c.expect(250, "EHLO client.test")
@@ -121,5 +123,46 @@ func TestQuarantineFailureDefersTheWholeMessage(t *testing.T) {
 	// The session goes on: the next message is taken.
 	if code, text := c.sendMessage("a@senders.test", []string{"v@marked.test"}, "Subject: s\r\n\r\nbody\r\n"); code != 250 {
 		t.Errorf("next message: %d %s", code, text)
+	}
+}
+
+// TestLaterFailureWithdrawsTheQuarantinedCopy: the quarantine took its
+// copy, then the bounce for a refused recipient failed: the client gets
+// 451 and the quarantined copy is taken back, so the retry does not leave
+// two.
+func TestLaterFailureWithdrawsTheQuarantinedCopy(t *testing.T) {
+	pol := engine(t, policy.Config{Groups: []policy.Group{
+		{Name: "held", Recipients: []string{"*@held.test"}, Settings: policy.Settings{Actions: map[string]policy.Action{
+			pipeline.StatusClean: {Do: "quarantine"}}}},
+		{Name: "closed", Recipients: []string{"*@closed.test"}, Settings: policy.Settings{Actions: map[string]policy.Action{
+			pipeline.StatusClean: {Do: "reject"}}}},
+	}})
+	var mu sync.Mutex
+	var kept, withdrawn []string
+	ac := Aftercare{
+		Quarantine: func(_ *pipeline.Message, _ pipeline.Outcome, id string) error {
+			mu.Lock()
+			defer mu.Unlock()
+			kept = append(kept, id)
+			return nil
+		},
+		Withdraw: func(id string) {
+			mu.Lock()
+			defer mu.Unlock()
+			withdrawn = append(withdrawn, id)
+		},
+		Bounce: func(*pipeline.Message, []pipeline.Recipient, pipeline.Reply) error { return errors.New("spool full") },
+	}
+	h := startWith(t, nil, pol, ac)
+	c := greeted(t, h.addr)
+	c.expect(250, "EHLO client.test")
+	code, text := c.sendMessage("a@senders.test", []string{"u@held.test", "v@closed.test"}, "Subject: s\r\n\r\nbody\r\n")
+	if code != 451 {
+		t.Fatalf("reply %d %s, want 451", code, text)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(kept) != 1 || strings.Join(withdrawn, ",") != kept[0] {
+		t.Errorf("quarantined %v, withdrawn %v: want the one copy taken back", kept, withdrawn)
 	}
 }
