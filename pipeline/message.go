@@ -75,6 +75,10 @@ type Meta struct {
 	Size     int64     `json:"size"`               // bytes of content as spooled
 	EightBit bool      `json:"eightbit,omitempty"` // content has bytes above 127
 	Verdicts []Verdict `json:"verdicts,omitempty"`
+	// Headers are the fields the stages add (Authentication-Results, the
+	// spam status): written on top of the content when it leaves, so the
+	// spooled file is never rewritten for them.
+	Headers []HeaderField `json:"headers,omitempty"`
 
 	// What the records about the message show of it (see Describe).
 	Subject     string   `json:"subject,omitempty"`

@@ -40,6 +40,8 @@ func (s *Scanner) Scan(ctx context.Context, m *Message) Decision {
 			ev.Err = err.Error()
 			errs = append(errs, fmt.Errorf("stage %s: %w", v.Stage, err))
 		}
+		m.Headers = append(m.Headers, v.Headers...)
+		v.Headers = nil
 		m.Verdicts = append(m.Verdicts, v)
 		s.emit.Emit(ev)
 	}

@@ -71,7 +71,23 @@ func CategoryOf(status string) string {
 
 // HeaderField is one header field to add.
 type HeaderField struct {
-	Name, Value string
+	Name  string `json:"name"`
+	Value string `json:"value"` // may be folded: continuation lines start with a tab
+}
+
+// HeaderBlock writes fields as header lines, CRLF-terminated.
+func HeaderBlock(fields []HeaderField) []byte {
+	if len(fields) == 0 {
+		return nil
+	}
+	var b []byte
+	for _, f := range fields {
+		b = append(b, f.Name...)
+		b = append(b, ": "...)
+		b = append(b, f.Value...)
+		b = append(b, "\r\n"...)
+	}
+	return b
 }
 
 // Notification recipients.

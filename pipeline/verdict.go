@@ -62,6 +62,9 @@ type Verdict struct {
 	// Parts are the MIME parts the finding is about ("2", "2.1": 1-based
 	// positions in the multipart tree), for a policy that removes them.
 	Parts []string `json:"parts,omitempty"`
+	// Headers are fields the stage wants on top of the message whatever
+	// the policy does with it (the scanner moves them to Meta.Headers).
+	Headers []HeaderField `json:"-"`
 }
 
 // Stage is one content check run at end of DATA, before the message is

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net/mail"
@@ -67,7 +68,8 @@ func (p *policySide) aftercare(bounce func(m *pipeline.Message, rcpts []pipeline
 		Quarantine: func(m *pipeline.Message, o pipeline.Outcome, id string) error {
 			e := store.EntryOf(m, o.Recipients)
 			e.ID, e.Box, e.Category, e.Status, e.Group = id, store.Quarantine, pipeline.CategoryOf(o.Status), o.Status, o.Group
-			return p.store.Put(e, m.Reader())
+			// With the stages' fields on top, so an operator sees why.
+			return p.store.Put(e, io.MultiReader(bytes.NewReader(pipeline.HeaderBlock(m.Headers)), m.Reader()))
 		},
 		Withdraw: func(id string) { _, _ = p.store.Delete(id, "the gateway: the message was deferred") },
 		ArchiveReceived: func(m *pipeline.Message) {

@@ -138,19 +138,52 @@ func parse(r io.ReaderAt, size int64, verify bool) (*Entry, error) {
 	return e, nil
 }
 
-// OpenContent opens the message content for reading. The caller closes it.
+// OpenContent opens the message content for reading, with the header
+// fields the stages added (Meta.Headers) on top. The caller closes it.
 func (e *Entry) OpenContent() (*Content, error) {
 	f, err := openFile(e.path, os.O_RDONLY, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open spool content: %w", err)
 	}
-	return &Content{f: f, SectionReader: io.NewSectionReader(f, e.contentOff, e.contentLen)}, nil
+	return &Content{f: f, prefix: pipeline.HeaderBlock(e.Meta.Headers), body: io.NewSectionReader(f, e.contentOff, e.contentLen)}, nil
 }
 
-// Content is an open message content: a section of its spool file.
+// Content is an open message content: the added header fields, then a
+// section of its spool file.
 type Content struct {
-	*io.SectionReader
-	f *file
+	prefix []byte
+	body   *io.SectionReader
+	off    int64 // of Read
+	f      *file
+}
+
+// Size is the length of the content with the added fields.
+func (c *Content) Size() int64 { return int64(len(c.prefix)) + c.body.Size() }
+
+// ReadAt reads as if prefix and file section were one.
+func (c *Content) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 {
+		return 0, fmt.Errorf("spool content: negative offset %d", off)
+	}
+	n := 0
+	if off < int64(len(c.prefix)) {
+		n = copy(p, c.prefix[off:])
+		if n == len(p) {
+			return n, nil
+		}
+	}
+	m, err := c.body.ReadAt(p[n:], max(0, off-int64(len(c.prefix))))
+	return n + m, err
+}
+
+// Read reads sequentially from the start.
+func (c *Content) Read(p []byte) (int, error) {
+	n, err := c.ReadAt(p, c.off)
+	c.off += int64(n)
+	if err == io.EOF && n > 0 {
+		err = nil
+	}
+	return n, err
 }
 
 // Close releases the file.
