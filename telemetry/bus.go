@@ -58,6 +58,8 @@ func NewStats(channels ...string) *stats.Stats {
 		Notifications:      []string{"sender", "recipients", "admin"},
 		SuppressReasons:    []string{"null_sender", "auto_submitted", "rate_limited", "spool_error"},
 		Stores:             []string{"quarantine", "archive"},
+		DNSResults:         []string{"answer", "nxdomain", "nodata", "servfail", "refused", "timeout", "error"},
+		AntispamStatuses:   []string{"spam", "probable_spam", "formal", "clean"},
 	})
 }
 

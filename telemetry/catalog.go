@@ -54,6 +54,9 @@ const (
 	NotificationSuppressed
 	StoreFull
 	StoreWriteFailed
+	AntispamVerdict
+	DNSListDown
+	DNSListUp
 	typeEnd
 )
 
@@ -394,6 +397,21 @@ func specOf(t Type) Spec {
 			TrapVars:    []TrapVar{VarCategory, VarQueueID},
 			Description: "A message could not be written to the quarantine or an archive (Category); a quarantine that cannot take a message defers it (451).",
 			apply:       func(s *stats.Stats, ev Event) { s.StoreWriteFailures.With(ev.Category).Inc() }}
+	case AntispamVerdict:
+		return Spec{Name: "antispam.verdict", CEFName: "Anti-spam verdict", Severity: 3, Level: LevelInfo, Step: true,
+			Description: "The anti-spam stage classified a message: Reason is the status, Text the score against the thresholds and the checks that fired.",
+			apply:       func(s *stats.Stats, ev Event) { s.AntispamMessages.With(string(ev.Reason)).Inc() }}
+	case DNSListDown:
+		return Spec{Name: "dnslist.down", CEFName: "DNS list not answering", Severity: 6, Level: LevelWarn, Trap: true,
+			TrapVars:    []TrapVar{VarCategory, VarValue},
+			Description: "A DNS list zone (Category) stopped answering: Count lookups in a row timed out or failed; its checks score nothing until it answers again.",
+			CountLabel:  "Failures",
+			apply:       func(s *stats.Stats, ev Event) { s.DNSListUp.With(ev.Category).Set(0) }}
+	case DNSListUp:
+		return Spec{Name: "dnslist.up", CEFName: "DNS list answering again", Severity: 3, Level: LevelInfo, Trap: true,
+			TrapVars:    []TrapVar{VarCategory},
+			Description: "A DNS list zone (Category) that had stopped answering answers again.",
+			apply:       func(s *stats.Stats, ev Event) { s.DNSListUp.With(ev.Category).Set(1) }}
 	}
 	panic("telemetry: catalog has no entry for type " + strconv.Itoa(int(t)))
 }

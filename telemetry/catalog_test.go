@@ -272,6 +272,12 @@ func TestApply(t *testing.T) {
 		{name: "store full", ev: Event{Type: StoreFull, Category: "quarantine", Count: 1100, Threshold: 1024}},
 		{name: "store write failed", ev: Event{Type: StoreWriteFailed, Category: "archive"},
 			want: map[string]float64{"store_write_failures_total{archive}": 1}},
+		{name: "antispam verdict", ev: Event{Type: AntispamVerdict, Reason: "probable_spam"},
+			want: map[string]float64{"antispam_messages_total{probable_spam}": 1}},
+		{name: "dns list down", setup: []Event{{Type: DNSListUp, Category: "zen"}}, ev: Event{Type: DNSListDown, Category: "zen", Count: 5},
+			want: map[string]float64{"dnslist_up{zen}": -1}},
+		{name: "dns list up", ev: Event{Type: DNSListUp, Category: "zen"},
+			want: map[string]float64{"dnslist_up{zen}": 1}},
 	}
 	covered := map[Type]bool{}
 	for _, tc := range cases {

@@ -59,6 +59,13 @@ func busyStats() *stats.Stats {
 	st.CorruptQueued.Set(1)
 	st.OutgoingConnectionsTotal.Add(4)
 	st.DNSQueries.Add(11)
+	st.AntispamCheckHits.With("DNSBL_ZEN").Inc()
+	st.AntispamCheckErrs.With("SPF").Inc()
+	st.AntispamCheckTime.With("SPF").Observe(3 * time.Millisecond)
+	st.DNSListQueries.With("zen").Add(4)
+	st.DNSListHits.With("zen").Inc()
+	st.DNSListTimeouts.With("zen").Inc()
+	st.DNSListUp.With("zen").Set(1)
 	st.SetInfo("1.2.3-test", "mx1.example")
 	st.SetConfig("cafe0123", time.Unix(1700000000, 0))
 	return st

@@ -21,6 +21,8 @@ type Presets struct {
 	Notifications      []string
 	SuppressReasons    []string
 	Stores             []string
+	DNSResults         []string
+	AntispamStatuses   []string
 }
 
 // Stats is the single registry of figures. Fields are the typed handles that
@@ -107,6 +109,17 @@ type Stats struct {
 	NotificationsSent       *CounterFamily // by recipient kind
 	NotificationsSuppressed *CounterFamily // by reason
 	StoreWriteFailures      *CounterFamily // by store
+
+	ResolverQueries   *CounterFamily   // queries the checks' resolver sent, by result
+	ResolverCacheHits *Counter         // answers served from its cache
+	AntispamMessages  *CounterFamily   // by status the stage gave
+	AntispamCheckHits *CounterFamily   // by check
+	AntispamCheckErrs *CounterFamily   // by check
+	AntispamCheckTime *HistogramFamily // by check
+	DNSListQueries    *CounterFamily   // by DNS list zone
+	DNSListHits       *CounterFamily   // by DNS list zone
+	DNSListTimeouts   *CounterFamily   // by DNS list zone
+	DNSListUp         *GaugeFamily     // by DNS list zone: 1 answering, 0 not
 
 	AgentXSessions *Counter // sessions opened with the master agent
 	AgentXRequests *Counter // requests the master agent sent
@@ -341,6 +354,22 @@ func New(p Presets) *Stats {
 		"Notifications not sent, by reason (null_sender, auto_submitted, rate_limited; spool_error when it could not be queued).", p.SuppressReasons)
 	s.StoreWriteFailures = counters(74, "store_write_failures_total", "store", "store",
 		"Messages that could not be written to the quarantine or an archive.", p.Stores)
+	s.ResolverQueries = counters(75, "resolver_queries_total", "result", "dnsResult",
+		"DNS queries the checks' resolver sent, by result (answer, nxdomain, nodata, servfail, refused, timeout, error).", p.DNSResults)
+	s.ResolverCacheHits = s.counter(Desc{Arc: 76, Name: "resolver_cache_hits_total", Help: "DNS answers the checks' resolver served from its cache."})
+	s.AntispamMessages = counters(77, "antispam_messages_total", "status", "antispamStatus",
+		"Messages the anti-spam stage classified, by status.", p.AntispamStatuses)
+	s.AntispamCheckHits = counters(78, "antispam_check_hits_total", "check", "check",
+		"Anti-spam checks that fired (added to a message's score), by check.", nil)
+	s.AntispamCheckErrs = counters(79, "antispam_check_errors_total", "check", "check",
+		"Anti-spam checks that could not decide (DNS failure, malformed input), by check.", nil)
+	s.AntispamCheckTime = newFamily(func() *Histogram { return newHistogram(LatencyBounds()) }, nil)
+	s.histogramFamily(Desc{Arc: 80, SumArc: 180, Name: "antispam_check_duration_seconds", Label: "check", Table: "check",
+		Help: "Time an anti-spam check took per message."}, s.AntispamCheckTime)
+	s.DNSListQueries = counters(81, "dnslist_queries_total", "zone", "dnsZone", "DNS list lookups, by zone.", nil)
+	s.DNSListHits = counters(82, "dnslist_hits_total", "zone", "dnsZone", "DNS list lookups that found the address or domain listed, by zone.", nil)
+	s.DNSListTimeouts = counters(83, "dnslist_timeouts_total", "zone", "dnsZone", "DNS list lookups that got no answer in time, by zone.", nil)
+	s.DNSListUp = gauges(84, "dnslist_up", "zone", "dnsZone", "1 while a DNS list zone answers, 0 after it stopped answering.", nil)
 	return s
 }
 
