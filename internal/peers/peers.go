@@ -80,6 +80,8 @@ func debianPackage(bin string) string {
 		return "swaks"
 	case "promtool", "prometheus":
 		return "prometheus"
+	case "unbound", "unbound-checkconf":
+		return "unbound"
 	default:
 		return "providing it"
 	}
