@@ -19,9 +19,11 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/gatewatch/gatewatch/configs"
+	"github.com/gatewatch/gatewatch/pipeline/antispam"
 	"github.com/gatewatch/gatewatch/pipeline/delivery"
 	"github.com/gatewatch/gatewatch/pipeline/notify"
 	"github.com/gatewatch/gatewatch/pipeline/policy"
+	"github.com/gatewatch/gatewatch/pipeline/resolver"
 	"github.com/gatewatch/gatewatch/pipeline/smtpin"
 	"github.com/gatewatch/gatewatch/pipeline/spool"
 	"github.com/gatewatch/gatewatch/pipeline/store"
@@ -34,6 +36,8 @@ type Config struct {
 	SMTP      smtpin.Config   `yaml:"smtp"`
 	Spool     spool.Config    `yaml:"spool"`
 	Delivery  delivery.Config `yaml:"delivery"`
+	Resolver  resolver.Config `yaml:"resolver"`
+	Antispam  antispam.Config `yaml:"antispam"`
 	Policy    policy.Config   `yaml:"policy"`
 	Store     store.Config    `yaml:"store"`
 	Notify    notify.Config   `yaml:"notify"`
@@ -50,7 +54,7 @@ type AdminConfig struct {
 
 // Validate checks every section; each error names its key.
 func (c *Config) Validate() error {
-	errs := []error{c.SMTP.Validate(), c.Spool.Validate(), c.Delivery.Validate(), c.Policy.Validate(), c.Store.Validate(),
+	errs := []error{c.SMTP.Validate(), c.Spool.Validate(), c.Delivery.Validate(), c.Resolver.Validate(), c.Antispam.Validate(), c.Policy.Validate(), c.Store.Validate(),
 		c.Notify.Validate(), c.Telemetry.Validate(), c.Alerts.Validate(), c.Log.Validate()}
 	if c.Admin.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.Admin.Listen); err != nil {

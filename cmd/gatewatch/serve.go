@@ -64,6 +64,7 @@ type gateway struct {
 	delivery *delivery.Deliverer
 	receiver *smtpin.Receiver
 	policy   *policySide
+	spam     *spamSide
 	admin    *adminServer
 	snmp     *snmpChannels
 	cef      *cef.Channel
@@ -108,7 +109,12 @@ func start(l *loaded, path string, stderr io.Writer) (*gateway, error) {
 		return nil, err
 	}
 	gw.spool.OnQueued(gw.delivery.EnqueueEntry)
-	scanner := pipeline.NewScanner(bus, gw.policy.engine)
+	var stages []pipeline.Stage
+	gw.spam, stages, err = openSpamSide(cfg, bus)
+	if err != nil {
+		return nil, err
+	}
+	scanner := pipeline.NewScanner(bus, gw.policy.engine, stages...)
 	gw.receiver, err = smtpin.New(cfg.SMTP, gw.spool, scanner, bus)
 	if err != nil {
 		return nil, err
@@ -172,6 +178,10 @@ func (gw *gateway) reload() {
 		return
 	}
 	if err := gw.policy.reload(cfg); err != nil {
+		fail(err)
+		return
+	}
+	if err := gw.spam.reload(cfg, gw.bus); err != nil {
 		fail(err)
 		return
 	}
