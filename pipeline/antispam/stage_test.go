@@ -29,7 +29,7 @@ func TestDNSChecksAgainstUnbound(t *testing.T) {
 		{name: "SPF temperror scores nothing", ip: "127.0.0.4", helo: "x", from: "a@temp.spf.test",
 			raw: plain("a@temp.spf.test", "hello", "hi"), not: []string{"SPF_FAIL", "SPF_PASS", "SPF_SOFTFAIL"}, authres: []string{"spf=temperror"}},
 		{name: "listed relay in Received", ip: "127.0.0.4", helo: "x", from: "a@pass.spf.test",
-			raw: "Received: from relay ([192.0.2.10]) by mx.example.net;\r\n\tSun, 22 Nov 2026 09:00:00 +0000\r\n" + plain("a@pass.spf.test", "relayed", "hi"),
+			raw:  "Received: from relay ([192.0.2.10]) by mx.example.net;\r\n\tSun, 22 Nov 2026 09:00:00 +0000\r\n" + plain("a@pass.spf.test", "relayed", "hi"),
 			want: []string{"DNSBL_ZEN"}},
 		{name: "listed and unlisted URL domains", ip: "127.0.0.4", helo: "x", from: "a@pass.spf.test",
 			raw:  plain("a@pass.spf.test", "links", "see http://www.spammy-domain.test/offer and https://clean.example.test/"),
