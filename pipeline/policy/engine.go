@@ -159,8 +159,8 @@ func (c *compiled) listStatus(m *pipeline.Message, rcpt string) string {
 // runsFor reports whether stage scans the copy of one recipient.
 func (c *compiled) runsFor(g *group, list, stage string) bool {
 	on, known := g.checks[stage]
-	if known && !on {
-		return false
+	if known && !on || list == pipeline.StatusBlacklisted {
+		return false // off, or nothing a stage finds can change a blacklisted copy's status
 	}
 	return !(list == pipeline.StatusTrusted && c.whiteSkips[stage])
 }

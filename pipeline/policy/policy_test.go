@@ -168,6 +168,9 @@ func TestDecideStatusesAndLists(t *testing.T) {
 	if e.Runs(message("a@x.test", []string{"u@lab.example.test"}, "\nx\n"), "antivirus") {
 		t.Error("antivirus ran for a group that turned it off")
 	}
+	if e.Runs(message("a@x.test", []string{"closed@example.test"}, "\nx\n"), "antivirus") {
+		t.Error("a stage ran for a blacklisted copy, whose status nothing can change")
+	}
 	// An error anywhere defers the whole message.
 	d := e.Decide(message("a@x.test", []string{"u@example.test"}, "\nx\n", pipeline.Verdict{Stage: "antivirus", Status: "error"}), nil)
 	if d.Action != pipeline.ActionTempFail || d.Reply.Code != 451 {
