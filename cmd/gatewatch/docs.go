@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/gatewatch/gatewatch/pipeline/antispam"
 	"github.com/gatewatch/gatewatch/telemetry"
 	"github.com/gatewatch/gatewatch/telemetry/cef"
 	"github.com/gatewatch/gatewatch/telemetry/prom"
@@ -50,6 +51,18 @@ func writeReference(w io.Writer) {
 			label = "per event type"
 		}
 		fmt.Fprintf(w, "| `%s` | %s | %s | %s | %s |\n", k.Key, label, limit, code(k.Field), k.Doc)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "### Anti-spam checks")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Scores are the defaults; `antispam.scores` replaces any of them. Each DNS list adds `DNSBL_<NAME>` "+
+		"(ip lists: the client and, with `received: true`, the relays in Received fields) or `URIBL_<NAME>` (domain lists: "+
+		"the registrable domains and IP literals of the message's URLs), scored by the list's `score` or its `codes`.")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| check | score | fires when |")
+	fmt.Fprintln(w, "|---|---|---|")
+	for _, c := range antispam.Checks() {
+		fmt.Fprintf(w, "| `%s` | %g | %s |\n", c.Name, c.Score, c.Doc)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "### Statistics")

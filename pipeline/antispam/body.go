@@ -1,12 +1,15 @@
 package antispam
 
 import (
+	"bufio"
+	"bytes"
 	"errors"
 	"io"
 	"regexp"
 	"strings"
 
 	"github.com/emersion/go-message"
+	"github.com/emersion/go-message/textproto"
 
 	"github.com/gatewatch/gatewatch/pipeline"
 	"github.com/gatewatch/gatewatch/pipeline/antispam/urls"
@@ -31,6 +34,12 @@ type bodyFacts struct {
 }
 
 var hiddenStyle = regexp.MustCompile(`(?i)(display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(px|pt|em)?\s*[;"']|opacity\s*:\s*0(\.0+)?\s*[;"'])`)
+
+// rawMessage wraps a message read from a file for the body checks.
+func rawMessage(raw []byte) *pipeline.Message {
+	h, _ := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw)))
+	return &pipeline.Message{Header: h, Content: bytes.NewReader(raw)}
+}
 
 // readBody decodes the text/plain and text/html parts (charsets to UTF-8,
 // transfer encodings undone) and extracts the URLs.

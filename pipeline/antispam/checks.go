@@ -7,48 +7,60 @@ import (
 	"sync"
 )
 
-// The built-in checks and what they add to a message's score unless the
-// configuration says otherwise. Negative scores are evidence of a
-// legitimate sender.
-var builtinScores = map[string]float64{
-	"MISSING_DATE":           1.0,
-	"MISSING_MESSAGE_ID":     1.0,
-	"MISSING_FROM":           2.0,
-	"DUPLICATE_HEADER":       2.0,
-	"MALFORMED_FROM":         1.5,
-	"MALFORMED_DATE":         1.0,
-	"DATE_IN_FUTURE":         1.5,
-	"DATE_IN_PAST":           0.5,
-	"FROM_ENVELOPE_MISMATCH": 0.3,
-	"SPOOFED_PROTECTED":      6.0,
-	"UNICODE_SPOOF":          6.0,
-	"MANY_RECIPIENTS":        1.0,
-	"HTML_ONLY":              0.5,
-	"HIDDEN_TEXT":            1.5,
-	"ENCODING_TRICK":         1.0,
-	"LINK_MISMATCH":          1.5,
-	"AUTO_GENERATED":         0,
-	"RDNS_NONE":              1.0,
-	"RDNS_MISMATCH":          0.5,
-	"SPF_PASS":               -0.5,
-	"SPF_FAIL":               3.0,
-	"SPF_SOFTFAIL":           1.0,
-	"SPF_PERMERROR":          0.5,
-	"DKIM_VALID":             -0.5,
-	"DKIM_INVALID":           1.5,
-	"DMARC_REJECT":           5.0,
-	"DMARC_QUARANTINE":       3.0,
-	"DMARC_NONE":             0.5,
-	"BAYES_SPAM":             5.0,
-	"BAYES_PROBABLE":         3.0,
-	"BAYES_HAM":              -2.0,
+// CheckInfo describes a built-in check: its name in the headers, events
+// and statistics, what it adds to a message's score unless the
+// configuration says otherwise (negative: evidence of a legitimate
+// sender), and what it looks for.
+type CheckInfo struct {
+	Name  string
+	Score float64
+	Doc   string
 }
 
-// CheckNames lists the built-in checks; the DNS lists add theirs.
+// Checks lists the built-in checks; each DNS list adds DNSBL_<NAME> (ip
+// lists) or URIBL_<NAME> (domain lists) with the list's scores.
+func Checks() []CheckInfo {
+	return []CheckInfo{
+		{"MISSING_FROM", 2.0, "No From field."},
+		{"MALFORMED_FROM", 1.5, "A From field that is not an address list (RFC 5322)."},
+		{"MISSING_DATE", 1.0, "No Date field."},
+		{"MALFORMED_DATE", 1.0, "A Date field that does not parse."},
+		{"DATE_IN_FUTURE", 1.5, "Dated more than a day ahead."},
+		{"DATE_IN_PAST", 0.5, "Dated more than a week ago."},
+		{"MISSING_MESSAGE_ID", 1.0, "No Message-ID field."},
+		{"DUPLICATE_HEADER", 2.0, "From, Date, Message-ID, Subject, To or Sender more than once."},
+		{"FROM_ENVELOPE_MISMATCH", 0.3, "From and MAIL FROM in different organisational domains."},
+		{"SPOOFED_PROTECTED", 6.0, "A protected domain in From or MAIL FROM, from outside relay_networks, not vouched for by SPF or an aligned DKIM signature."},
+		{"UNICODE_SPOOF", 6.0, "A From domain that looks like a protected one (Cyrillic or Greek look-alikes, digits for letters, rn for m, accents)."},
+		{"MANY_RECIPIENTS", 1.0, "More envelope recipients than antispam.max_recipients."},
+		{"HTML_ONLY", 0.5, "HTML without a text alternative."},
+		{"HIDDEN_TEXT", 1.5, "HTML text styled invisible (display:none, visibility:hidden, zero font size or opacity)."},
+		{"ENCODING_TRICK", 1.0, "A Subject of plain ASCII sent as encoded words, or a word mixing Latin with Cyrillic or Greek letters."},
+		{"LINK_MISMATCH", 1.5, "A link whose visible text names another host than it leads to."},
+		{"AUTO_GENERATED", 0, "Machine-made mail (Auto-Submitted, delivery reports, list or bulk mail): status formal unless the score says spam."},
+		{"RDNS_NONE", 1.0, "The client's address has no PTR record."},
+		{"RDNS_MISMATCH", 0.5, "The client's PTR name does not resolve back to its address."},
+		{"SPF_PASS", -0.5, "SPF (RFC 7208) passes for MAIL FROM (or HELO for the null sender)."},
+		{"SPF_FAIL", 3.0, "SPF fails."},
+		{"SPF_SOFTFAIL", 1.0, "SPF soft-fails."},
+		{"SPF_PERMERROR", 0.5, "The SPF record is broken."},
+		{"DKIM_VALID", -0.5, "A valid DKIM signature (RFC 6376)."},
+		{"DKIM_INVALID", 1.5, "Only invalid DKIM signatures."},
+		{"DMARC_REJECT", 5.0, "DMARC (RFC 7489) fails and the From domain asks for rejection."},
+		{"DMARC_QUARANTINE", 3.0, "DMARC fails and the From domain asks for quarantine."},
+		{"DMARC_NONE", 0.5, "DMARC fails, the From domain only monitors."},
+		{"FUZZY_SPAM", 5.0, "The text is a near-duplicate of a known spam sample (antispam.fuzzy_samples)."},
+		{"BAYES_SPAM", 5.0, "The classifier is sure the message is spam."},
+		{"BAYES_PROBABLE", 3.0, "The classifier finds the message probably spam."},
+		{"BAYES_HAM", -2.0, "The classifier is sure the message is not spam."},
+	}
+}
+
+// CheckNames lists the built-in checks' names.
 func CheckNames() []string {
-	out := make([]string, 0, len(builtinScores))
-	for n := range builtinScores {
-		out = append(out, n)
+	out := make([]string, 0, 32)
+	for _, c := range Checks() {
+		out = append(out, c.Name)
 	}
 	sort.Strings(out)
 	return out
@@ -63,6 +75,7 @@ const (
 	groupDKIM       = "dkim"
 	groupDMARC      = "dmarc"
 	groupClassifier = "classifier"
+	groupFuzzy      = "fuzzy"
 )
 
 // hit is one check that fired.

@@ -26,6 +26,10 @@ type Config struct {
 	MaxRcpts   int                `yaml:"max_recipients"`
 	DownAfter  int                `yaml:"dnslist_down_after"` // failed lookups in a row before a list counts as down
 	AuthServID string             `yaml:"authserv_id"`        // Authentication-Results identity; "" is smtp.hostname
+	// FuzzySamples is known spam (mbox, maildir or a directory of
+	// messages) that near-duplicates are caught against; "" turns it off.
+	FuzzySamples   string  `yaml:"fuzzy_samples"`
+	FuzzyThreshold float64 `yaml:"fuzzy_threshold"` // estimated share of shared text at or above which FUZZY_SPAM fires
 }
 
 // DNSList is one DNS block list zone.
@@ -87,6 +91,9 @@ func (c Config) Validate() error {
 	}
 	if c.MaxRcpts < 1 {
 		bad("max_recipients", "must be at least 1")
+	}
+	if c.FuzzyThreshold < 0.3 || c.FuzzyThreshold > 1 {
+		bad("fuzzy_threshold", "%g: want between 0.3 and 1", c.FuzzyThreshold)
 	}
 	if c.DownAfter < 1 {
 		bad("dnslist_down_after", "must be at least 1")

@@ -117,8 +117,8 @@ func (s *Stage) lookupList(ctx context.Context, c *compiled, l *compiledList, ta
 	}
 	if listed {
 		s.st.DNSListHits.With(l.Name).Inc()
-		if sc, ok := c.overrides[l.check]; ok {
-			best = sc
+		if sc, ok := c.cfg.Scores[l.check]; ok {
+			best = sc // configured for the check as a whole: wins over the list's codes
 		}
 		f.add(l.check, best, bestWhat+" listed ("+bestAnswer+")")
 	}

@@ -66,7 +66,7 @@ type env struct {
 }
 
 func testConfig() Config {
-	return Config{Enabled: true, Spam: 6, Probable: 3.5, MaxRcpts: 50, DownAfter: 3,
+	return Config{Enabled: true, Spam: 6, Probable: 3.5, MaxRcpts: 50, DownAfter: 3, FuzzyThreshold: 0.6,
 		DNSLists: []DNSList{
 			{Name: "zen", Zone: "zen.example", Kind: "ip", Score: 3, Received: true, Codes: map[string]float64{"127.0.0.4": 2}},
 			{Name: "multi", Zone: "uribl.example", Kind: "domain", Score: 4},

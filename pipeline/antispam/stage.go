@@ -43,12 +43,13 @@ type Stage struct {
 type compiled struct {
 	cfg                Config
 	res                *resolver.Resolver
-	overrides          map[string]float64
+	scores             map[string]float64 // built-in, then configured
 	lists              []compiledList
 	protected          []string
 	protectedSkeletons map[string]string
 	authservID         string
 	model              classifier
+	samples            []fuzzySample
 }
 
 type compiledList struct {
@@ -80,7 +81,10 @@ func (s *Stage) Reload(cfg Config, d Deps) error {
 	if d.Resolver == nil {
 		return fmt.Errorf("antispam: no resolver")
 	}
-	c := &compiled{cfg: cfg, res: d.Resolver, overrides: cfg.Scores, protectedSkeletons: map[string]string{}, authservID: cfg.AuthServID}
+	c := &compiled{cfg: cfg, res: d.Resolver, scores: map[string]float64{}, protectedSkeletons: map[string]string{}, authservID: cfg.AuthServID}
+	for _, ch := range Checks() {
+		c.scores[ch.Name] = ch.Score
+	}
 	if c.authservID == "" {
 		c.authservID = d.Hostname
 	}
@@ -99,24 +103,28 @@ func (s *Stage) Reload(cfg Config, d Deps) error {
 			cl.codes[netip.MustParseAddr(a)] = sc
 		}
 		c.lists = append(c.lists, cl)
+		if _, ok := cfg.Scores[cl.check]; !ok {
+			c.scores[cl.check] = l.Score
+		}
 		s.st.DNSListUp.With(l.Name).Set(1)
+	}
+	for name, sc := range cfg.Scores {
+		c.scores[name] = sc
 	}
 	model, err := loadClassifier(cfg.Model)
 	if err != nil {
 		return fmt.Errorf("antispam.model: %w", err)
 	}
 	c.model = model
+	if c.samples, err = loadSamples(cfg.FuzzySamples); err != nil {
+		return fmt.Errorf("antispam.fuzzy_samples: %w", err)
+	}
 	s.cur.Store(c)
 	return nil
 }
 
 // score is a check's score: configured, else built in.
-func (c *compiled) score(name string) float64 {
-	if sc, ok := c.overrides[name]; ok {
-		return sc
-	}
-	return builtinScores[name]
-}
+func (c *compiled) score(name string) float64 { return c.scores[name] }
 
 // Name implements pipeline.Stage.
 func (s *Stage) Name() string { return Name }
@@ -167,6 +175,9 @@ func (s *Stage) Scan(ctx context.Context, m *pipeline.Message) (pipeline.Verdict
 	} else if len(c.lists) > 0 {
 		// Internal senders: only their URLs are looked up.
 		s.dnsListChecks(ctx, c, netip.Addr{}, nil, body.hosts, f)
+	}
+	if len(c.samples) > 0 {
+		s.timed(groupFuzzy, func() { s.fuzzyCheck(c, body, f) })
 	}
 	if c.model != nil {
 		s.timed(groupClassifier, func() { s.classify(c, m, f) })
@@ -234,8 +245,25 @@ func (s *Stage) verdict(c *compiled, m *pipeline.Message, hf headerFacts, f *fin
 		v.Headers = append(v.Headers, authResults(c.authservID, m, hf.fromDomain, client, out))
 	}
 	s.emit.Emit(telemetry.Event{Type: telemetry.AntispamVerdict, QueueID: m.ID, Stage: Name, Reason: telemetry.Reason(status),
-		Sender: m.Envelope.From, Text: fmt.Sprintf("score %.1f (spam %.1f, probable %.1f): %s", score, c.cfg.Spam, c.cfg.Probable, tests)})
+		Sender: m.Envelope.From, Text: fmt.Sprintf("score %.1f (spam %.1f, probable %.1f): %s", score, c.cfg.Spam, c.cfg.Probable, explained(hits))})
 	return v
+}
+
+// explained lists the hits with what each found, for the records (the
+// header carries only names and scores).
+func explained(hits []hit) string {
+	if len(hits) == 0 {
+		return "none"
+	}
+	parts := make([]string, 0, len(hits))
+	for _, h := range hits {
+		p := fmt.Sprintf("%s(%g)", h.name, h.score)
+		if h.detail != "" {
+			p += " " + h.detail
+		}
+		parts = append(parts, p)
+	}
+	return strings.Join(parts, "; ")
 }
 
 // scl maps a status to Exchange's spam confidence level.
