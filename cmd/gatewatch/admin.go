@@ -188,13 +188,20 @@ func (a *adminServer) quarantineOp(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadRequest, quarantineResult{Error: "to: " + err.Error()})
 		return
 	}
-	var queued string
+	var queued, warning string
 	var err error
 	st := a.gw.policy.store
 	if op == "delete" {
 		_, err = st.Delete(id, "admin API")
 	} else {
-		_, queued, err = st.Release(id, to, injectInto(a.gw.spool), "admin API")
+		inject, learn := learningRelease(injectInto(a.gw.spool))
+		var e store.Entry
+		e, queued, err = st.Release(id, to, inject, "admin API")
+		if err == nil {
+			if lerr := a.gw.spam.learnReleased(e, learn()); lerr != nil {
+				warning = "released, but the classifier did not learn it: " + lerr.Error()
+			}
+		}
 	}
 	switch {
 	case errors.Is(err, store.ErrNotFound):
@@ -202,7 +209,7 @@ func (a *adminServer) quarantineOp(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		writeJSON(w, http.StatusInternalServerError, quarantineResult{Error: err.Error()})
 	default:
-		writeJSON(w, http.StatusOK, quarantineResult{OK: true, Queued: queued})
+		writeJSON(w, http.StatusOK, quarantineResult{OK: true, Queued: queued, Warning: warning})
 	}
 }
 

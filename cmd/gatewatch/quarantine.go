@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gatewatch/gatewatch/pipeline"
+	"github.com/gatewatch/gatewatch/pipeline/antispam/bayes"
 	"github.com/gatewatch/gatewatch/pipeline/spool"
 	"github.com/gatewatch/gatewatch/pipeline/store"
 )
@@ -171,9 +172,10 @@ func quarantineRead(dir, op, id string, f store.Filter, asJSON bool, stdout, std
 
 // quarantineResult is the admin endpoint's answer.
 type quarantineResult struct {
-	OK     bool   `json:"ok"`
-	Queued string `json:"queued,omitempty"` // queue ID of a released message
-	Error  string `json:"error,omitempty"`
+	OK      bool   `json:"ok"`
+	Queued  string `json:"queued,omitempty"` // queue ID of a released message
+	Warning string `json:"warning,omitempty"`
+	Error   string `json:"error,omitempty"`
 }
 
 func quarantineViaAdmin(addr, op, id, to string, stdout, stderr io.Writer) int {
@@ -205,6 +207,9 @@ func quarantineViaAdmin(addr, op, id, to string, stdout, stderr io.Writer) int {
 		return exitNotFound
 	}
 	reportQuarantine(stdout, op, id, res.Queued)
+	if res.Warning != "" {
+		fmt.Fprintf(stderr, "gatewatch quarantine %s: %s\n", op, res.Warning)
+	}
 	return exitOK
 }
 
@@ -216,7 +221,7 @@ func quarantineOffline(cfg *Config, op, id string, to []string, stdout, stderr i
 		fmt.Fprintf(stderr, "gatewatch quarantine %s: %v\n", op, err)
 		return exitFailure
 	}
-	queued, err := quarantineChange(st, cfg.Spool, op, id, to, "command line")
+	queued, err := quarantineChange(st, cfg, op, id, to, "command line", stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "gatewatch quarantine %s: %v\n", op, err)
 		if errors.Is(err, store.ErrNotFound) {
@@ -228,20 +233,37 @@ func quarantineOffline(cfg *Config, op, id string, to []string, stdout, stderr i
 	return exitOK
 }
 
-// quarantineChange releases or deletes; with no running gateway the spool
-// is opened (and locked) for the release only.
-func quarantineChange(st *store.Store, spoolCfg spool.Config, op, id string, to []string, via string) (string, error) {
+// quarantineChange releases or deletes with no gateway running: the spool
+// is opened (and locked) for the release, and a released spam message
+// teaches the classifier's model file, as the running gateway would.
+func quarantineChange(st *store.Store, cfg *Config, op, id string, to []string, via string, stderr io.Writer) (string, error) {
 	if op == "delete" {
 		_, err := st.Delete(id, releasedBy(via))
 		return "", err
 	}
-	sp, err := spool.Open(spoolCfg, discard{}, nil)
+	sp, err := spool.Open(cfg.Spool, discard{}, nil)
 	if err != nil {
 		return "", err
 	}
 	defer sp.Close()
-	_, queued, err := st.Release(id, to, injectInto(sp), releasedBy(via))
+	inject, kept := learningRelease(injectInto(sp))
+	e, queued, err := st.Release(id, to, inject, releasedBy(via))
+	if err == nil && cfg.Antispam.Model != "" && e.Category == pipeline.CategorySpam {
+		if lerr := learnFile(cfg.Antispam.Model, kept(), false); lerr != nil {
+			fmt.Fprintf(stderr, "gatewatch quarantine release: released, but the classifier did not learn it: %v\n", lerr)
+		}
+	}
 	return queued, err
+}
+
+// learnFile teaches the model file one message.
+func learnFile(path string, raw []byte, spam bool) error {
+	m, err := bayes.Load(path)
+	if err != nil {
+		return err
+	}
+	m.Learn(bayes.Tokenize(raw), spam)
+	return m.Save(path)
 }
 
 func reportQuarantine(w io.Writer, op, id, queued string) {

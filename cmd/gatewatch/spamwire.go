@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
+	"io"
 	"reflect"
 
 	"github.com/gatewatch/gatewatch/pipeline"
 	"github.com/gatewatch/gatewatch/pipeline/antispam"
 	"github.com/gatewatch/gatewatch/pipeline/resolver"
+	"github.com/gatewatch/gatewatch/pipeline/store"
 	"github.com/gatewatch/gatewatch/telemetry"
 )
 
@@ -65,4 +68,43 @@ func (s *spamSide) reload(cfg *Config, bus *telemetry.Bus) error {
 	}
 	s.res, s.resCfg = res, cfg.Resolver
 	return nil
+}
+
+// maxLearned bounds what a release keeps to teach the classifier.
+const maxLearned = 4 << 20
+
+// learningRelease wraps an injection so that the released message's
+// content is kept (up to maxLearned) for learnReleased.
+func learningRelease(inner store.Inject) (store.Inject, func() []byte) {
+	var kept bytes.Buffer
+	inject := func(e store.Entry, rcpts []string, content io.Reader) (string, error) {
+		kept.Reset()
+		return inner(e, rcpts, io.TeeReader(content, &capped{w: &kept, left: maxLearned}))
+	}
+	return inject, kept.Bytes
+}
+
+// capped writes up to left bytes to w and quietly drops the rest.
+type capped struct {
+	w    io.Writer
+	left int
+}
+
+func (c *capped) Write(p []byte) (int, error) {
+	n := min(len(p), c.left)
+	if n > 0 {
+		_, _ = c.w.Write(p[:n])
+		c.left -= n
+	}
+	return len(p), nil
+}
+
+// learnReleased teaches the classifier that a message quarantined as spam
+// and released by an operator was not spam: a released message is a
+// correction.
+func (s *spamSide) learnReleased(e store.Entry, raw []byte) error {
+	if s.stage == nil || !s.stage.Learning() || e.Category != pipeline.CategorySpam || len(raw) == 0 {
+		return nil
+	}
+	return s.stage.Learn(raw, false)
 }

@@ -46,3 +46,21 @@ func (s *Stage) classify(c *compiled, m *pipeline.Message, f *findings) {
 		f.add("BAYES_HAM", c.score("BAYES_HAM"), detail)
 	}
 }
+
+// Learning reports whether the stage has a classifier to teach.
+func (s *Stage) Learning() bool { return s.cur.Load().model != nil }
+
+// Learn teaches the classifier one message as spam or not, and saves the
+// model, so a correction (a released false positive, reported spam)
+// counts from the next message on and survives a restart.
+func (s *Stage) Learn(raw []byte, spam bool) error {
+	c := s.cur.Load()
+	if c.model == nil {
+		return fmt.Errorf("antispam: no classifier model configured (antispam.model)")
+	}
+	c.model.Learn(bayes.Tokenize(raw), spam)
+	if err := c.model.Save(c.cfg.Model); err != nil {
+		return fmt.Errorf("antispam: save the model: %w", err)
+	}
+	return nil
+}
