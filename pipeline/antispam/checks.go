@@ -105,17 +105,6 @@ func (f *findings) failed(check string) {
 	f.mu.Unlock()
 }
 
-func (f *findings) has(name string) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, h := range f.hits {
-		if h.name == name {
-			return true
-		}
-	}
-	return false
-}
-
 // total is the score, and the hits sorted by weight then name.
 func (f *findings) total() (float64, []hit) {
 	f.mu.Lock()
