@@ -46,7 +46,7 @@ func (s *Stage) reverseDNS(ctx context.Context, c *compiled, ip netip.Addr, f *f
 		return
 	case err != nil:
 		out.iprev = authres.ResultTempError
-		f.failed("RDNS")
+		f.failed(groupRDNS)
 		return
 	}
 	for _, n := range names {
@@ -86,7 +86,7 @@ func (s *Stage) checkSPF(ctx context.Context, c *compiled, m *pipeline.Message, 
 	case spf.PermError:
 		f.add("SPF_PERMERROR", c.score("SPF_PERMERROR"), out.spfDomain)
 	case spf.TempError:
-		f.failed("SPF")
+		f.failed(groupSPF)
 	}
 }
 
@@ -95,7 +95,7 @@ func (s *Stage) checkDKIM(ctx context.Context, c *compiled, m *pipeline.Message,
 	vs, err := dkim.VerifyWithOptions(m.Reader(), &dkim.VerifyOptions{MaxVerifications: 5,
 		LookupTXT: func(name string) ([]string, error) { return c.res.LookupTXT(ctx, name) }})
 	if err != nil && len(vs) == 0 {
-		f.failed("DKIM")
+		f.failed(groupDKIM)
 		return
 	}
 	valid, invalid := "", ""
@@ -108,7 +108,7 @@ func (s *Stage) checkDKIM(ctx context.Context, c *compiled, m *pipeline.Message,
 			}
 		case dkim.IsTempFail(v.Err):
 			r.Value, r.Reason = authres.ResultTempError, v.Err.Error()
-			f.failed("DKIM")
+			f.failed(groupDKIM)
 		case dkim.IsPermFail(v.Err):
 			r.Value, r.Reason = authres.ResultPermError, v.Err.Error()
 			invalid = v.Domain
@@ -146,7 +146,7 @@ func (s *Stage) checkDMARC(ctx context.Context, c *compiled, fromDomain string, 
 		return
 	case dmarc.IsTempFail(err):
 		out.dmarc = authres.ResultTempError
-		f.failed("DMARC")
+		f.failed(groupDMARC)
 		return
 	case err != nil:
 		out.dmarc = authres.ResultPermError

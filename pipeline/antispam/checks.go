@@ -66,16 +66,17 @@ func CheckNames() []string {
 	return out
 }
 
-// Groups of checks timed and counted as one, by the name they are known by
-// in the statistics.
+// Groups of checks timed and counted (errors) as one, by the name they
+// have in the statistics' check label; a DNS list is its own group under
+// its check's name (DNSBL_ZEN). Hits are counted by check name.
 const (
-	groupFormal     = "formal"
-	groupRDNS       = "rdns"
-	groupSPF        = "spf"
-	groupDKIM       = "dkim"
-	groupDMARC      = "dmarc"
-	groupClassifier = "classifier"
-	groupFuzzy      = "fuzzy"
+	groupFormal     = "FORMAL"
+	groupRDNS       = "RDNS"
+	groupSPF        = "SPF"
+	groupDKIM       = "DKIM"
+	groupDMARC      = "DMARC"
+	groupClassifier = "BAYES"
+	groupFuzzy      = "FUZZY"
 )
 
 // hit is one check that fired.

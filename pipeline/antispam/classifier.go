@@ -29,7 +29,7 @@ func loadClassifier(path string) (classifier, error) {
 func (s *Stage) classify(c *compiled, m *pipeline.Message, f *findings) {
 	raw, err := io.ReadAll(io.LimitReader(m.Reader(), maxClassified))
 	if err != nil {
-		f.failed("BAYES")
+		f.failed(groupClassifier)
 		return
 	}
 	p, clues := c.model.Classify(bayes.Tokenize(raw), 3)

@@ -362,10 +362,10 @@ func New(p Presets) *Stats {
 	s.AntispamCheckHits = counters(78, "antispam_check_hits_total", "check", "check",
 		"Anti-spam checks that fired (added to a message's score), by check.", nil)
 	s.AntispamCheckErrs = counters(79, "antispam_check_errors_total", "check", "check",
-		"Anti-spam checks that could not decide (DNS failure, malformed input), by check.", nil)
+		"Anti-spam checks that could not decide (DNS failure, malformed input), by group of checks or DNS list check.", nil)
 	s.AntispamCheckTime = newFamily(func() *Histogram { return newHistogram(LatencyBounds()) }, nil)
 	s.histogramFamily(Desc{Arc: 80, SumArc: 180, Name: "antispam_check_duration_seconds", Label: "check", Table: "check",
-		Help: "Time an anti-spam check took per message."}, s.AntispamCheckTime)
+		Help: "Time an anti-spam check took per message: per group of checks (FORMAL, RDNS, SPF, DKIM, DMARC, BAYES, FUZZY) and per DNS list check."}, s.AntispamCheckTime)
 	s.DNSListQueries = counters(81, "dnslist_queries_total", "zone", "dnsZone", "DNS list lookups, by zone.", nil)
 	s.DNSListHits = counters(82, "dnslist_hits_total", "zone", "dnsZone", "DNS list lookups that found the address or domain listed, by zone.", nil)
 	s.DNSListTimeouts = counters(83, "dnslist_timeouts_total", "zone", "dnsZone", "DNS list lookups that got no answer in time, by zone.", nil)
