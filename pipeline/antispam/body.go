@@ -35,6 +35,28 @@ type bodyFacts struct {
 
 var hiddenStyle = regexp.MustCompile(`(?i)(display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(px|pt|em)?\s*[;"']|opacity\s*:\s*0(\.0+)?\s*[;"'])`)
 
+// hiddenText finds a style that hides text. The pattern runs only on a
+// window after each property name: over a whole page its backtracking
+// would cost more than all the other checks together.
+func hiddenText(html string) string {
+	lower := strings.ToLower(html)
+	for _, prop := range []string{"display", "visibility", "font-size", "opacity"} {
+		for from := 0; ; {
+			i := strings.Index(lower[from:], prop)
+			if i < 0 {
+				break
+			}
+			start := from + i
+			end := min(len(lower), start+48)
+			if loc := hiddenStyle.FindString(lower[start:end]); loc != "" {
+				return strings.TrimSpace(loc)
+			}
+			from = start + len(prop)
+		}
+	}
+	return ""
+}
+
 // rawMessage wraps a message read from a file for the body checks.
 func rawMessage(raw []byte) *pipeline.Message {
 	h, _ := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw)))
@@ -82,9 +104,7 @@ func readBody(m *pipeline.Message) bodyFacts {
 	})
 	bf.text, bf.html = text.String(), html.String()
 	bf.htmlOnly = strings.TrimSpace(bf.text) == "" && strings.TrimSpace(bf.html) != ""
-	if loc := hiddenStyle.FindString(bf.html); loc != "" {
-		bf.hidden = strings.TrimSpace(loc)
-	}
+	bf.hidden = hiddenText(bf.html)
 	lim := urls.Limits{}
 	bf.hosts = urls.FromText(bf.text, lim)
 	if bf.html != "" {
