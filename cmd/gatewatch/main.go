@@ -36,7 +36,7 @@ Commands:
   stats          print the statistics as name=value lines (from the running gateway)
   queue          list | show ID | flush [ID] | hold ID | release ID | delete ID
   quarantine     list [filters] | show ID | release ID [--to ADDR] | delete ID
-  train          --spam DIR --ham DIR [--model FILE]: train the anti-spam classifier (mbox, maildir, .eml files)
+  train          [--model FILE] [--spam PATH]... [--ham PATH]... [--forget]: teach the anti-spam classifier
   catalog        print the event catalog and the statistics (Markdown)
   mib            print GATEWATCH-MIB (SMIv2), as shipped in mibs/
   version        print the version

@@ -96,4 +96,10 @@ func TestEvalSpam(t *testing.T) {
 		t.Errorf("gatewatch: recall %.1f%% (want >= %.1f%%), false positives %.2f%% (want <= %.2f%%)",
 			ours.recall(), minRecall, ours.fp(), maxFP)
 	}
+	for _, peer := range []result{sa, rs} {
+		if ours.recall() < peer.recall() || ours.fp() > peer.fp() {
+			t.Errorf("gatewatch (recall %.1f%%, FP %.2f%%) is not ahead of %s (recall %.1f%%, FP %.2f%%) on the same messages",
+				ours.recall(), ours.fp(), peer.peer, peer.recall(), peer.fp())
+		}
+	}
 }
