@@ -14,7 +14,11 @@ import (
 const notifyAll = singleRoute + `
 policy:
   groups:
-    - {name: held, recipients: ["*@held.test"], actions: {clean: {do: quarantine, notify: [sender, recipients, admin]}}}
+    - name: held
+      recipients: ["*@held.test"]
+      actions: # the auto-submitted message is formal mail to the anti-spam stage
+        clean: {do: quarantine, notify: [sender, recipients, admin]}
+        formal: {do: quarantine, notify: [sender, recipients, admin]}
 notify: {admin: "ops@admin.test"}
 store: {dir: "{{.Dir}}/store"}
 `
@@ -97,9 +101,10 @@ func TestTemplateErrorsCaughtByCheckConfig(t *testing.T) {
 	if code, _, stderr := runCLI("check-config", "-config", cfg); code != exitOK {
 		t.Fatalf("good template: %d %s", code, stderr)
 	}
+	unknownField := "Subject: x\n\nfine\n{{.NoSuchField}}\n"
 	for name, bad := range map[string]string{
 		"unterminated action": "Subject: x\n\nline two\n{{if .Quarantined}}\nno end\n",
-		"unknown field":       "Subject: x\n\nfine\n{{.NoSuchField}}\n",
+		"unknown field":       unknownField,
 	} {
 		if err := os.WriteFile(filepath.Join(tmpl, "sender.tmpl"), []byte(bad), 0o600); err != nil {
 			t.Fatal(err)
@@ -108,6 +113,9 @@ func TestTemplateErrorsCaughtByCheckConfig(t *testing.T) {
 		if code != exitConfig || !strings.Contains(stderr, filepath.Join(tmpl, "sender.tmpl")+":") {
 			t.Errorf("%s: exit %d, stderr %q; want %d naming the file", name, code, stderr, exitConfig)
 		}
+	}
+	if err := os.WriteFile(filepath.Join(tmpl, "sender.tmpl"), []byte(unknownField), 0o600); err != nil {
+		t.Fatal(err)
 	}
 	code, _, stderr := runCLI("check-config", "-config", cfg)
 	if !strings.Contains(stderr, "sender.tmpl:4:") {
