@@ -8,22 +8,6 @@ import (
 	"github.com/gatewatch/gatewatch/internal/peers"
 )
 
-// spamZones is what the local unbound serves: a listed client
-// (127.0.0.2, with a confirmed PTR), a listed URL domain, SPF records.
-var spamZones = []string{
-	`local-zone: "zen.example." static`,
-	`local-data: "2.0.0.127.zen.example. A 127.0.0.2"`,
-	`local-zone: "uribl.example." static`,
-	`local-data: "spammy-domain.test.uribl.example. A 127.0.0.2"`,
-	`local-zone: "127.in-addr.arpa." static`,
-	`local-data-ptr: "127.0.0.2 mail.good.test."`,
-	`local-zone: "good.test." static`,
-	`local-data: "mail.good.test. A 127.0.0.2"`,
-	`local-zone: "spf.test." static`,
-	`local-data: 'pass.spf.test. TXT "v=spf1 ip4:127.0.0.0/8 -all"'`,
-	`local-data: 'soft.spf.test. TXT "v=spf1 ip4:192.0.2.1 ~all"'`,
-}
-
 const antispamGateway = `
 smtp:
   listen: ["{{.SMTP}}"]
@@ -52,7 +36,7 @@ store: {dir: "{{.Dir}}/store"}
 // spam marked, formal mail tagged, clean mail delivered with its
 // Authentication-Results, blacklisted refused, trusted delivered unscanned.
 func TestEachSpamStatusThroughSMTP(t *testing.T) {
-	dns := peers.StartUnbound(t, spamZones...)
+	dns := peers.StartUnbound(t, peers.SpamTestZones()...)
 	sink := peers.StartSink(t, peers.SinkOptions{Dump: true})
 	g := startGateway(t, antispamGateway, gwVars{"Sink": sink.Addr, "Name": "sink", "DNS": dns.Addr})
 	send := func(from, localIP, subject, body string, extra ...string) (string, error) {

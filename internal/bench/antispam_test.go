@@ -24,20 +24,6 @@ import (
 	"github.com/gatewatch/gatewatch/telemetry"
 )
 
-// benchZones make every DNS check of the stage do its work: lists that
-// answer for some clients and domains, PTR and SPF records.
-var benchZones = []string{
-	`local-zone: "zen.example." static`,
-	`local-data: "2.0.0.127.zen.example. A 127.0.0.2"`,
-	`local-zone: "uribl.example." static`,
-	`local-data: "spammy-domain.test.uribl.example. A 127.0.0.2"`,
-	`local-zone: "127.in-addr.arpa." static`,
-	`local-data-ptr: "127.0.0.2 mail.good.test."`,
-	`local-zone: "good.test." static`,
-	`local-data: "mail.good.test. A 127.0.0.2"`,
-	`local-data: 'good.test. TXT "v=spf1 ip4:127.0.0.0/8 -all"'`,
-}
-
 // corpusMessages returns up to n messages of each kind from the
 // SpamAssassin corpus when it is on disk (make eval-spam fetches it into
 // var/corpus, or GATEWATCH_CORPUS_DIR), else nil.
@@ -96,7 +82,7 @@ func BenchmarkAntispamStage(b *testing.B) {
 	if len(msgs) == 0 {
 		msgs, source = generatedMessages(500), "generated"
 	}
-	dns := peers.StartUnbound(b, benchZones...)
+	dns := peers.StartUnbound(b, peers.SpamTestZones()...)
 	rates := map[string]float64{}
 	// The classifier runs too, with a model of the same messages (what it
 	// learned does not change what classifying costs).
