@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/gatewatch/gatewatch/pipeline"
+
+	"github.com/gatewatch/gatewatch/internal/durable"
 )
 
 // deliverDir writes the message for j's recipients into the route's
@@ -66,20 +68,11 @@ func (p *pool) writeDir(j *job) []rcptResult {
 		err = os.Rename(tmp, filepath.Join(dir, name))
 	}
 	if err == nil {
-		err = syncDir(dir)
+		err = durable.SyncDir(dir)
 	}
 	if err != nil {
 		_ = os.Remove(tmp)
 		return fail(err)
 	}
 	return allResults(j, delivered, pipeline.Reply{Code: 250, Enhanced: [3]int{2, 0, 0}, Text: "Written to " + filepath.Join(dir, name)}, "", "")
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

@@ -18,6 +18,8 @@ import (
 	"github.com/gatewatch/gatewatch/pipeline/spool"
 	"github.com/gatewatch/gatewatch/telemetry"
 	"github.com/gatewatch/gatewatch/telemetry/stats"
+
+	"github.com/gatewatch/gatewatch/internal/durable"
 )
 
 // ErrNotFound is returned for an ID the quarantine does not hold.
@@ -206,7 +208,7 @@ func (s *Store) put(e *Entry, content io.Reader) error {
 		_ = os.Remove(filepath.Join(dir, e.ID+".eml"))
 		return err
 	}
-	if err := syncDir(dir); err != nil {
+	if err := durable.SyncDir(dir); err != nil {
 		s.removeFiles(e)
 		return err
 	}
@@ -241,18 +243,6 @@ func writeFile(dir, name string, content io.Reader) (int64, error) {
 		return 0, fmt.Errorf("store: write %s: %w", name, err)
 	}
 	return n, nil
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("store: open directory: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("store: fsync directory: %w", err)
-	}
-	return nil
 }
 
 func (s *Store) removeFiles(e *Entry) {

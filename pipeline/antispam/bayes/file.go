@@ -10,8 +10,9 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
+
+	"github.com/gatewatch/gatewatch/internal/durable"
 )
 
 // The model file, version 1. All integers are big-endian; "uvarint" is
@@ -40,51 +41,18 @@ const (
 // directory, synced, then renamed over path, and the directory synced, so
 // that a crash leaves either the old model or the new one, never a mix. The
 // file is 0600: what a site's users receive can be read out of it.
-func (m *Model) Save(path string) (err error) {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+func (m *Model) Save(path string) error {
+	err := durable.WriteFile(path, 0o600, func(w io.Writer) error {
+		bw := bufio.NewWriterSize(w, 1<<16)
+		if err := m.encode(bw); err != nil {
+			return err
+		}
+		return bw.Flush()
+	})
 	if err != nil {
 		return fmt.Errorf("save model: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if err := f.Chmod(0o600); err != nil {
-		return fmt.Errorf("save model %s: %w", path, err)
-	}
-	w := bufio.NewWriterSize(f, 1<<16)
-	if err := m.encode(w); err != nil {
-		return fmt.Errorf("save model %s: %w", path, err)
-	}
-	if err := w.Flush(); err != nil {
-		return fmt.Errorf("save model %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("save model %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("save model %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("save model: %w", err)
-	}
-	if err := syncDir(dir); err != nil {
-		return fmt.Errorf("save model %s: %w", path, err)
 	}
 	return nil
-}
-
-// syncDir makes a rename in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // encode writes the file format to w, holding the read lock so that the
