@@ -106,7 +106,9 @@ func (s *Stage) Reload(cfg Config, d Deps) error {
 		if _, ok := cfg.Scores[cl.check]; !ok {
 			c.scores[cl.check] = l.Score
 		}
-		s.st.DNSListUp.With(l.Name).Set(1)
+		if !s.health(l.Name).down.Load() { // a reload does not make a silent list answer
+			s.st.DNSListUp.With(l.Name).Set(1)
+		}
 	}
 	for name, sc := range cfg.Scores {
 		c.scores[name] = sc

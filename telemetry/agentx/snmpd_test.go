@@ -231,7 +231,11 @@ func TestSetIsRefused(t *testing.T) {
 		if err == nil || !strings.Contains(out, "notWritable") || !strings.Contains(out, gwVersion) {
 			t.Errorf("snmpset of our subtree: err %v, output:\n%s", err, out)
 		}
-		// TestSet, then CleanupSet (which gets no answer).
+		// TestSet, then CleanupSet: snmpd sends the latter after it has
+		// answered snmpset, so it may still be on its way.
+		waitFor(t, 5*time.Second, "TestSet and CleanupSet to reach the subagent", func() bool {
+			return r.st.AgentXRequests.Load()-before >= 2
+		})
 		if n := r.st.AgentXRequests.Load() - before; n != 2 {
 			t.Errorf("the refused set cost %d AgentX requests, want TestSet and CleanupSet", n)
 		}
