@@ -82,6 +82,8 @@ func debianPackage(bin string) string {
 		return "prometheus"
 	case "unbound", "unbound-checkconf":
 		return "unbound"
+	case "clamd":
+		return "clamav-daemon"
 	default:
 		return "providing it"
 	}
