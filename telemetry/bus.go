@@ -60,6 +60,7 @@ func NewStats(channels ...string) *stats.Stats {
 		Stores:             []string{"quarantine", "archive"},
 		DNSResults:         []string{"answer", "nxdomain", "nodata", "servfail", "refused", "timeout", "error"},
 		AntispamStatuses:   []string{"spam", "probable_spam", "formal", "clean"},
+		ObjectStatuses:     []string{"clean", "infected", "suspicious", "protected", "corrupted", "error", "banned"},
 	})
 }
 

@@ -57,6 +57,7 @@ const (
 	AntispamVerdict
 	DNSListDown
 	DNSListUp
+	ObjectFlagged
 	typeEnd
 )
 
@@ -412,6 +413,10 @@ func specOf(t Type) Spec {
 			TrapVars:    []TrapVar{VarCategory},
 			Description: "A DNS list zone (Category) that had stopped answering answers again.",
 			apply:       func(s *stats.Stats, ev Event) { s.DNSListUp.With(ev.Category).Set(1) }}
+	case ObjectFlagged:
+		return Spec{Name: "scan.object_flagged", CEFName: "Message object flagged", Severity: 6, Level: LevelInfo,
+			Description: "A scan stage (Stage) found an object of a message (its name in Attachments, Size, Hash) infected, suspicious, protected, corrupted or banned (Category); Text is the threat or rule and where the object sits.",
+			apply:       func(s *stats.Stats, ev Event) { s.ObjectsFlagged.With(ev.Category).Inc() }}
 	}
 	panic("telemetry: catalog has no entry for type " + strconv.Itoa(int(t)))
 }

@@ -278,6 +278,8 @@ func TestApply(t *testing.T) {
 			want: map[string]float64{"dnslist_up{zen}": -1}},
 		{name: "dns list up", ev: Event{Type: DNSListUp, Category: "zen"},
 			want: map[string]float64{"dnslist_up{zen}": 1}},
+		{name: "object flagged", ev: Event{Type: ObjectFlagged, Category: "infected", Stage: "antivirus"},
+			want: map[string]float64{"objects_flagged_total{infected}": 1}},
 	}
 	covered := map[Type]bool{}
 	for _, tc := range cases {

@@ -29,6 +29,7 @@ type Event struct {
 	Subject     string   // Subject header, decoded (RFC 2047)
 	MessageID   string   // Message-ID header
 	Attachments []string // attachment file names, decoded
+	Hash        string   // SHA-256 of the object an event is about, hex
 	Verdicts    string   // every scan stage's verdict, e.g. "antivirus=clean, antispam=spam(7.5)"
 	Action      string   // what was done with the message: accept, reject, tempfail, discard, quarantine, delete
 	Outcome     string   // how it ended: delivered, bounced, partial, refused, discarded, quarantined, deleted
@@ -158,6 +159,7 @@ func (ev *Event) Fields(fn func(Field)) {
 	if len(ev.Attachments) > 0 {
 		str("attachments", strings.Join(ev.Attachments, ", "))
 	}
+	str("sha256", ev.Hash)
 	str("verdicts", ev.Verdicts)
 	str("action", ev.Action)
 	str("outcome", ev.Outcome)

@@ -90,6 +90,13 @@ func TestWalkServesEveryObjectOfTheMIB(t *testing.T) {
 	bus.Emit(telemetry.Event{Type: telemetry.ScanStageDone, Stage: "probe", Duration: time.Millisecond})
 	st.TrapTargetSent.With("127.0.0.1:162").Inc()
 	st.ChannelUp.With(Channel).Set(1)
+	st.PolicyGroups.With("staff").Inc()
+	st.AntispamCheckHits.With("SPF_FAIL").Inc()
+	st.AntispamCheckTime.With("SPF").Observe(time.Millisecond)
+	st.DNSListQueries.With("zen").Inc()
+	st.AVScans.With("clamd").Inc()
+	st.AVScanTime.With("clamd").Observe(time.Millisecond)
+	st.FilterHits.With("executables").Inc()
 	sub := startSubagent(t, snmpd.AgentXUnix(), st, func(o *Options) { o.ViewMaxAge = time.Millisecond })
 	sub.waitConnected(t)
 

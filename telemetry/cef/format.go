@@ -171,6 +171,7 @@ func (f *Formatter) append(dst []byte, ev *telemetry.Event, scale int) []byte {
 		x.str("fname", strings.Join(ev.Attachments, ", "), maxText)
 	}
 	x.num("fsize", ev.Size)
+	x.str("fileHash", ev.Hash, maxText)
 	x.str("act", ev.Action, maxShort)
 	x.str("outcome", ev.Outcome, maxShort)
 	x.str("reason", string(ev.Reason), maxText)

@@ -51,6 +51,21 @@ func tables() []tableSpec {
 		{"stage", 7, "Stage", "a scan stage"},
 		{"reload", 8, "Reload", "a configuration reload result (success, failure)"},
 		{"trapTarget", 9, "TrapTarget", "a trap or inform receiver (host:port)"},
+		{"outcome", 10, "Outcome", "a way a message ended (delivered, bounced, partial, discarded, quarantined, deleted)"},
+		{"action", 11, "Action", "a policy action (deliver, reject, tempfail, drop, quarantine)"},
+		{"group", 12, "Group", "a policy group (its configured name)"},
+		{"category", 13, "Category", "a quarantine category (spam, virus, banned, policy)"},
+		{"archive", 14, "Archive", "an archive (received, sent)"},
+		{"notifyKind", 15, "NotifyKind", "whom a notification is for (sender, recipients, admin)"},
+		{"suppressReason", 16, "SuppressReason", "why a notification was not sent"},
+		{"store", 17, "Store", "a store (quarantine, archive)"},
+		{"dnsResult", 18, "DnsResult", "how a DNS query of the checks' resolver ended"},
+		{"antispamStatus", 19, "AntispamStatus", "a status the anti-spam stage gives (spam, probable_spam, formal, clean)"},
+		{"check", 20, "Check", "an anti-spam check, group of checks or DNS list check"},
+		{"dnsZone", 21, "DnsZone", "a DNS list zone (its configured name)"},
+		{"avStatus", 22, "AvStatus", "a status of a message object (clean, infected, suspicious, protected, corrupted, error, banned)"},
+		{"scanner", 23, "Scanner", "an anti-virus scanner (builtin, clamd)"},
+		{"filterRule", 24, "FilterRule", "an attachment rule (its configured name)"},
 	}
 }
 

@@ -66,6 +66,10 @@ func busyStats() *stats.Stats {
 	st.DNSListHits.With("zen").Inc()
 	st.DNSListTimeouts.With("zen").Inc()
 	st.DNSListUp.With("zen").Set(1)
+	st.AVScans.With("clamd").Add(3)
+	st.AVScanErrors.With("clamd").Inc()
+	st.AVScanTime.With("clamd").Observe(2 * time.Millisecond)
+	st.FilterHits.With("executables").Inc()
 	st.SetInfo("1.2.3-test", "mx1.example")
 	st.SetConfig("cafe0123", time.Unix(1700000000, 0))
 	return st

@@ -23,6 +23,7 @@ type Presets struct {
 	Stores             []string
 	DNSResults         []string
 	AntispamStatuses   []string
+	ObjectStatuses     []string
 }
 
 // Stats is the single registry of figures. Fields are the typed handles that
@@ -120,6 +121,13 @@ type Stats struct {
 	DNSListHits       *CounterFamily   // by DNS list zone
 	DNSListTimeouts   *CounterFamily   // by DNS list zone
 	DNSListUp         *GaugeFamily     // by DNS list zone: 1 answering, 0 not
+
+	ObjectsScanned *CounterFamily   // message objects the anti-virus stage judged, by status
+	ObjectsFlagged *CounterFamily   // objects flagged by a stage, by status (infected ... banned)
+	AVScans        *CounterFamily   // objects a scanner scanned, by scanner
+	AVScanErrors   *CounterFamily   // by scanner
+	AVScanTime     *HistogramFamily // by scanner
+	FilterHits     *CounterFamily   // attachment rules that matched, by rule
 
 	AgentXSessions *Counter // sessions opened with the master agent
 	AgentXRequests *Counter // requests the master agent sent
@@ -370,6 +378,16 @@ func New(p Presets) *Stats {
 	s.DNSListHits = counters(82, "dnslist_hits_total", "zone", "dnsZone", "DNS list lookups that found the address or domain listed, by zone.", nil)
 	s.DNSListTimeouts = counters(83, "dnslist_timeouts_total", "zone", "dnsZone", "DNS list lookups that got no answer in time, by zone.", nil)
 	s.DNSListUp = gauges(84, "dnslist_up", "zone", "dnsZone", "1 while a DNS list zone answers, 0 after it stopped answering.", nil)
+	s.ObjectsScanned = counters(85, "av_objects_total", "status", "avStatus",
+		"Message objects (bodies, attachments, archive members) the anti-virus stage judged, by status.", p.ObjectStatuses)
+	s.ObjectsFlagged = counters(86, "objects_flagged_total", "status", "avStatus",
+		"Objects a scan stage flagged, by status (infected, suspicious, protected, corrupted, error, banned).", p.ObjectStatuses)
+	s.AVScans = counters(87, "av_scans_total", "scanner", "scanner", "Objects an anti-virus scanner scanned, by scanner.", nil)
+	s.AVScanErrors = counters(88, "av_scan_errors_total", "scanner", "scanner", "Scans a scanner could not finish (daemon down, timeout, too large), by scanner.", nil)
+	s.AVScanTime = newFamily(func() *Histogram { return newHistogram(LatencyBounds()) }, nil)
+	s.histogramFamily(Desc{Arc: 89, SumArc: 189, Name: "av_scan_duration_seconds", Label: "scanner", Table: "scanner",
+		Help: "Time a scanner took per object."}, s.AVScanTime)
+	s.FilterHits = counters(90, "contentfilter_hits_total", "rule", "filterRule", "Attachment rules that matched an object, by rule.", nil)
 	return s
 }
 
