@@ -20,6 +20,8 @@ import (
 
 	"github.com/gatewatch/gatewatch/configs"
 	"github.com/gatewatch/gatewatch/pipeline/antispam"
+	"github.com/gatewatch/gatewatch/pipeline/antivirus"
+	"github.com/gatewatch/gatewatch/pipeline/contentfilter"
 	"github.com/gatewatch/gatewatch/pipeline/delivery"
 	"github.com/gatewatch/gatewatch/pipeline/notify"
 	"github.com/gatewatch/gatewatch/pipeline/policy"
@@ -33,18 +35,20 @@ import (
 
 // Config is the whole configuration, composed from each package's section.
 type Config struct {
-	SMTP      smtpin.Config   `yaml:"smtp"`
-	Spool     spool.Config    `yaml:"spool"`
-	Delivery  delivery.Config `yaml:"delivery"`
-	Resolver  resolver.Config `yaml:"resolver"`
-	Antispam  antispam.Config `yaml:"antispam"`
-	Policy    policy.Config   `yaml:"policy"`
-	Store     store.Config    `yaml:"store"`
-	Notify    notify.Config   `yaml:"notify"`
-	Admin     AdminConfig     `yaml:"admin"`
-	Telemetry TelemetryConfig `yaml:"telemetry"`
-	Alerts    watch.Config    `yaml:"alerts"`
-	Log       logging.Config  `yaml:"log"`
+	SMTP          smtpin.Config        `yaml:"smtp"`
+	Spool         spool.Config         `yaml:"spool"`
+	Delivery      delivery.Config      `yaml:"delivery"`
+	Antivirus     antivirus.Config     `yaml:"antivirus"`
+	Contentfilter contentfilter.Config `yaml:"contentfilter"`
+	Resolver      resolver.Config      `yaml:"resolver"`
+	Antispam      antispam.Config      `yaml:"antispam"`
+	Policy        policy.Config        `yaml:"policy"`
+	Store         store.Config         `yaml:"store"`
+	Notify        notify.Config        `yaml:"notify"`
+	Admin         AdminConfig          `yaml:"admin"`
+	Telemetry     TelemetryConfig      `yaml:"telemetry"`
+	Alerts        watch.Config         `yaml:"alerts"`
+	Log           logging.Config       `yaml:"log"`
 }
 
 // AdminConfig is the admin HTTP listener.
@@ -54,7 +58,7 @@ type AdminConfig struct {
 
 // Validate checks every section; each error names its key.
 func (c *Config) Validate() error {
-	errs := []error{c.SMTP.Validate(), c.Spool.Validate(), c.Delivery.Validate(), c.Resolver.Validate(), c.Antispam.Validate(), c.Policy.Validate(), c.Store.Validate(),
+	errs := []error{c.SMTP.Validate(), c.Spool.Validate(), c.Delivery.Validate(), c.Antivirus.Validate(), c.Contentfilter.Validate(), c.Resolver.Validate(), c.Antispam.Validate(), c.Policy.Validate(), c.Store.Validate(),
 		c.Notify.Validate(), c.Telemetry.Validate(), c.Alerts.Validate(), c.Log.Validate()}
 	if c.Admin.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.Admin.Listen); err != nil {

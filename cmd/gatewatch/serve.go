@@ -65,6 +65,7 @@ type gateway struct {
 	receiver *smtpin.Receiver
 	policy   *policySide
 	spam     *spamSide
+	av       *avSide
 	admin    *adminServer
 	snmp     *snmpChannels
 	cef      *cef.Channel
@@ -109,12 +110,14 @@ func start(l *loaded, path string, stderr io.Writer) (*gateway, error) {
 		return nil, err
 	}
 	gw.spool.OnQueued(gw.delivery.EnqueueEntry)
-	var stages []pipeline.Stage
-	gw.spam, stages, err = openSpamSide(cfg, bus)
-	if err != nil {
+	var avStages, spamStages []pipeline.Stage
+	if gw.av, avStages, err = openAVSide(cfg, bus); err != nil {
 		return nil, err
 	}
-	scanner := pipeline.NewScanner(bus, gw.policy.engine, stages...)
+	if gw.spam, spamStages, err = openSpamSide(cfg, bus); err != nil {
+		return nil, err
+	}
+	scanner := pipeline.NewScanner(bus, gw.policy.engine, append(avStages, spamStages...)...)
 	gw.receiver, err = smtpin.New(cfg.SMTP, gw.spool, scanner, bus)
 	if err != nil {
 		return nil, err
@@ -182,6 +185,10 @@ func (gw *gateway) reload() {
 		return
 	}
 	if err := gw.spam.reload(cfg, gw.bus); err != nil {
+		fail(err)
+		return
+	}
+	if err := gw.av.reload(cfg); err != nil {
 		fail(err)
 		return
 	}

@@ -14,7 +14,8 @@ import (
 
 // Config is the contentfilter section of the configuration.
 type Config struct {
-	Rules []Rule `yaml:"rules"`
+	Enabled bool   `yaml:"enabled"`
+	Rules   []Rule `yaml:"rules"`
 	// DoubleExtension and BidiNames turn the built-in name tricks on:
 	// "invoice.pdf.exe", and names that use Unicode direction controls to
 	// show another extension than they have.

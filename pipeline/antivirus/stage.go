@@ -1,0 +1,187 @@
+package antivirus
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatewatch/gatewatch/pipeline"
+	"github.com/gatewatch/gatewatch/pipeline/antivirus/objects"
+	"github.com/gatewatch/gatewatch/telemetry"
+	"github.com/gatewatch/gatewatch/telemetry/stats"
+)
+
+// Name is the stage's name in the policy's checks and the verdicts.
+const Name = "antivirus"
+
+// Object statuses, as counted.
+const (
+	objClean      = "clean"
+	objInfected   = "infected"
+	objSuspicious = "suspicious"
+	objProtected  = "protected"
+	objCorrupted  = "corrupted"
+	objError      = "error"
+)
+
+// Stage is the anti-virus stage.
+type Stage struct {
+	emit telemetry.Emitter
+	st   *stats.Stats
+	cur  atomic.Pointer[compiled]
+}
+
+type compiled struct {
+	scanners []scanner
+	limits   objects.Limits
+}
+
+// New creates the stage for cfg.
+func New(cfg Config, emit telemetry.Emitter, st *stats.Stats) (*Stage, error) {
+	s := &Stage{emit: emit, st: st}
+	return s, s.Reload(cfg)
+}
+
+// Reload puts cfg in force for the next messages (the signatures are read
+// again).
+func (s *Stage) Reload(cfg Config) error {
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	sc, _, err := openScanners(cfg)
+	if err != nil {
+		return err
+	}
+	l := cfg.Limits
+	s.cur.Store(&compiled{scanners: sc, limits: objects.Limits{MaxDepth: l.MaxDepth, MaxObjects: l.MaxObjects,
+		MaxTotal: l.MaxTotal, MaxObject: l.MaxObject, MaxRatio: l.MaxRatio}})
+	return nil
+}
+
+// Name implements pipeline.Stage.
+func (s *Stage) Name() string { return Name }
+
+// finding is one flagged object.
+type finding struct {
+	status, what string
+}
+
+// Scan implements pipeline.Stage.
+func (s *Stage) Scan(ctx context.Context, m *pipeline.Message) (pipeline.Verdict, error) {
+	c := s.cur.Load()
+	var found []finding
+	parts := map[string]bool{}
+	worst := pipeline.StatusClean
+	err := objects.Walk(m.Reader(), c.limits, func(o *objects.Object) error {
+		status, what := s.judge(ctx, c, o)
+		s.st.ObjectsScanned.With(status).Inc()
+		if status == objClean {
+			return nil
+		}
+		found = append(found, finding{status, what})
+		if o.Part != "" {
+			parts[o.Part] = true
+		}
+		worst = pipeline.WorseStatus(worst, messageStatus(status))
+		sum := sha256.Sum256(o.Data)
+		ev := telemetry.Event{Type: telemetry.ObjectFlagged, QueueID: m.ID, Stage: Name, Category: status,
+			Size: o.Size, Text: what}
+		if o.Name != "" {
+			ev.Attachments = []string{o.Name}
+		}
+		if len(o.Data) > 0 {
+			ev.Hash = hex.EncodeToString(sum[:])
+		}
+		s.emit.Emit(ev)
+		return ctx.Err()
+	})
+	if err != nil {
+		return pipeline.Verdict{}, fmt.Errorf("antivirus: %w", err)
+	}
+	v := pipeline.Verdict{Status: worst, Suggest: pipeline.ActionAccept}
+	header := "clean"
+	if len(found) > 0 {
+		var b strings.Builder
+		for i, f := range found {
+			if i > 0 {
+				b.WriteString("; ")
+			}
+			b.WriteString(f.status + ": " + f.what)
+			if i == 4 && len(found) > 5 {
+				fmt.Fprintf(&b, "; and %d more", len(found)-5)
+				break
+			}
+		}
+		v.Detail = b.String()
+		header = worst + " (" + oneLine(v.Detail, 200) + ")"
+		for p := range parts {
+			v.Parts = append(v.Parts, p)
+		}
+		sort.Strings(v.Parts)
+	}
+	v.Headers = []pipeline.HeaderField{{Name: "X-Gatewatch-Virus-Status", Value: header}}
+	return v, nil
+}
+
+// judge runs the scanners on one object.
+func (s *Stage) judge(ctx context.Context, c *compiled, o *objects.Object) (status, what string) {
+	where := o.Path
+	switch o.Status {
+	case objects.StatusProtected:
+		return objProtected, where + " is encrypted"
+	case objects.StatusCorrupted:
+		return objCorrupted, where + ": " + o.Detail
+	case objects.StatusSuspicious:
+		return objSuspicious, where + ": " + o.Detail
+	}
+	for _, sc := range c.scanners {
+		start := time.Now()
+		threat, err := sc.scan(ctx, o.Data)
+		s.st.AVScanTime.With(sc.name()).Observe(time.Since(start))
+		s.st.AVScans.With(sc.name()).Inc()
+		if err != nil {
+			s.st.AVScanErrors.With(sc.name()).Inc()
+			return objError, where + ": " + err.Error()
+		}
+		if threat != "" {
+			return objInfected, threat + " in " + where + " (" + sc.name() + ")"
+		}
+	}
+	return objClean, ""
+}
+
+// messageStatus is the status of a message with such an object.
+func messageStatus(obj string) string {
+	switch obj {
+	case objInfected:
+		return pipeline.StatusVirus
+	case objSuspicious:
+		return pipeline.StatusSuspicious
+	case objProtected, objCorrupted:
+		return pipeline.StatusUnscannable
+	case objError:
+		return pipeline.StatusError
+	}
+	return pipeline.StatusClean
+}
+
+// oneLine makes text fit a header: one line of printable ASCII (names
+// come from the message, so from whoever sent it).
+func oneLine(s string, max int) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r > 0x7e {
+			return ' '
+		}
+		return r
+	}, s)
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > max {
+		s = s[:max] + "..."
+	}
+	return s
+}
