@@ -90,6 +90,11 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzExtract -fuzztime $(FUZZTIME) ./pipeline/antispam/urls/
 	$(GO) test -run XXX -fuzz FuzzWindows -fuzztime $(FUZZTIME) ./pipeline/antispam/urls/
 	$(GO) test -run XXX -fuzz FuzzTokenize -fuzztime $(FUZZTIME) ./pipeline/antispam/bayes/
+	$(GO) test -run XXX -fuzz FuzzWalk -fuzztime $(FUZZTIME) ./pipeline/antivirus/objects/
+	$(GO) test -run XXX -fuzz FuzzArchive -fuzztime $(FUZZTIME) ./pipeline/antivirus/objects/
+	$(GO) test -run XXX -fuzz FuzzParseLine -fuzztime $(FUZZTIME) ./pipeline/antivirus/builtin/
+	$(GO) test -run XXX -fuzz FuzzParseReply -fuzztime $(FUZZTIME) ./pipeline/antivirus/clamd/
+	$(GO) test -run XXX -fuzz FuzzCheck -fuzztime $(FUZZTIME) ./pipeline/contentfilter/
 	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./telemetry/agentx/
 	$(GO) test -run XXX -fuzz FuzzFormat -fuzztime $(FUZZTIME) ./telemetry/cef/
 	$(GO) test -run XXX -fuzz FuzzDecodeStored -fuzztime $(FUZZTIME) ./telemetry/cef/
