@@ -110,7 +110,7 @@ func TestOutageExactlyOnce(t *testing.T) {
 			poll(t, 60*time.Second, "the backlog to drain", func() bool {
 				return r2.st.ChannelBacklog.With(name).Load() == 0 && r2.st.ChannelBacklogBytes.With(name).Load() == 0
 			})
-			poll(t, 20*time.Second, "every record", func() bool {
+			poll(t, 60*time.Second, "every record", func() bool {
 				n := 0
 				for _, rec := range received() {
 					if rec.MsgID == "message.completed" {
