@@ -58,6 +58,8 @@ const (
 	DNSListDown
 	DNSListUp
 	ObjectFlagged
+	ScannerDown
+	ScannerUp
 	typeEnd
 )
 
@@ -417,6 +419,16 @@ func specOf(t Type) Spec {
 		return Spec{Name: "scan.object_flagged", CEFName: "Message object flagged", Severity: 6, Level: LevelInfo,
 			Description: "A scan stage (Stage) found an object of a message (its name in Attachments, Size, Hash) infected, suspicious, protected, corrupted or banned (Category); Text is the threat or rule and where the object sits.",
 			apply:       func(s *stats.Stats, ev Event) { s.ObjectsFlagged.With(ev.Category).Inc() }}
+	case ScannerDown:
+		return Spec{Name: "av.scanner_down", CEFName: "Anti-virus scanner failing", Severity: 8, Level: LevelError, Trap: true,
+			TrapVars:    []TrapVar{VarCategory},
+			Description: "An anti-virus scanner (Category) failed a scan (Err says why); messages it cannot scan get the policy's action for the error status (451 by default) until it answers again.",
+			apply:       func(s *stats.Stats, ev Event) { s.AVScannerUp.With(ev.Category).Set(0) }}
+	case ScannerUp:
+		return Spec{Name: "av.scanner_up", CEFName: "Anti-virus scanner working again", Severity: 3, Level: LevelInfo, Trap: true,
+			TrapVars:    []TrapVar{VarCategory},
+			Description: "An anti-virus scanner (Category) that had failed scans again.",
+			apply:       func(s *stats.Stats, ev Event) { s.AVScannerUp.With(ev.Category).Set(1) }}
 	}
 	panic("telemetry: catalog has no entry for type " + strconv.Itoa(int(t)))
 }

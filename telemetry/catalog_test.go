@@ -278,6 +278,10 @@ func TestApply(t *testing.T) {
 			want: map[string]float64{"dnslist_up{zen}": -1}},
 		{name: "dns list up", ev: Event{Type: DNSListUp, Category: "zen"},
 			want: map[string]float64{"dnslist_up{zen}": 1}},
+		{name: "scanner down", setup: []Event{{Type: ScannerUp, Category: "clamd"}}, ev: Event{Type: ScannerDown, Category: "clamd"},
+			want: map[string]float64{"av_scanner_up{clamd}": -1}},
+		{name: "scanner up", ev: Event{Type: ScannerUp, Category: "clamd"},
+			want: map[string]float64{"av_scanner_up{clamd}": 1}},
 		{name: "object flagged", ev: Event{Type: ObjectFlagged, Category: "infected", Stage: "antivirus"},
 			want: map[string]float64{"objects_flagged_total{infected}": 1}},
 	}

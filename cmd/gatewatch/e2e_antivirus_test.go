@@ -205,3 +205,70 @@ func TestBannedPartRemoved(t *testing.T) {
 		t.Errorf("contentfilter_hits_total{executables} = %v", got)
 	}
 }
+
+// TestClamdOutage: with clamd stopped, messages are deferred (451, the
+// policy's default for the error status) and the scanner's trap event is
+// raised once; with clamd back, mail flows and the trap clears.
+func TestClamdOutage(t *testing.T) {
+	clamd := peers.StartClamd(t, peers.ClamdOptions{Signatures: map[string]string{
+		"eicar.ndb": "Test.MailGW.EICAR-Body:0:*:" + hex.EncodeToString([]byte(eicarString)) + "\n"}})
+	sink := peers.StartSink(t, peers.SinkOptions{Dump: true})
+	g := startGateway(t, avGateway, gwVars{"Sink": sink.Addr, "Name": "sink", "Scanner": "clamd", "Sigs": "", "Clamd": clamd.Addr})
+	clean := func(n int) []byte { return withAttachment(fmt.Sprintf("clean %d", n), "notes.txt", "text/plain", "7bit", "fine") }
+	if _, err := sendMail(g.SMTP, "a@senders.test", []string{"u@example.test"}, clean(1), nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	clamd.Stop(t)
+	for i := 2; i <= 3; i++ {
+		_, err := sendMail(g.SMTP, "a@senders.test", []string{"u@example.test"}, clean(i), nil, nil)
+		if err == nil || !strings.Contains(err.Error(), "451") {
+			t.Fatalf("with clamd down: %v, want 451", err)
+		}
+	}
+	waitFor(t, "av.scanner_down in the log", 10*time.Second, func() bool {
+		ev := g.events("av.scanner_down")
+		return len(ev) == 1 && ev[0]["category"] == "clamd"
+	})
+	if got := g.metric(`gatewatch_av_scanner_up{scanner="clamd"}`); got != 0 {
+		t.Errorf("av_scanner_up{clamd} = %v while down", got)
+	}
+	clamd.Restart(t)
+	if _, err := sendMail(g.SMTP, "a@senders.test", []string{"u@example.test"}, clean(4), nil, nil); err != nil {
+		t.Fatalf("with clamd back: %v", err)
+	}
+	sink.WaitMessages(t, 2, 30*time.Second)
+	waitFor(t, "av.scanner_up", 10*time.Second, func() bool { return len(g.events("av.scanner_up")) == 1 })
+	if got := g.metric(`gatewatch_av_scanner_up{scanner="clamd"}`); got != 1 {
+		t.Errorf("av_scanner_up{clamd} = %v after recovery", got)
+	}
+}
+
+// TestAttachmentRulesThroughSMTP: an executable renamed .pdf is caught by
+// its real type, "invoice.pdf.exe" and a right-to-left override name by
+// the name rules; each banned part is removed at the sink.
+func TestAttachmentRulesThroughSMTP(t *testing.T) {
+	sink := peers.StartSink(t, peers.SinkOptions{Dump: true})
+	cfg := strings.Replace(avGateway, `rules: [{name: executables, names: ["*.exe"]}]`, `rules: [{name: disguised, mismatch: true}]`, 1)
+	g := startGateway(t, cfg, gwVars{"Sink": sink.Addr, "Name": "sink", "Scanner": "builtin", "Sigs": "", "Clamd": "127.0.0.1:9"})
+	exe := make([]byte, 512)
+	copy(exe, "MZ")
+	exe[0x3c] = 0x80
+	copy(exe[0x80:], "PE\x00\x00")
+	for subject, name := range map[string]string{"true type": "report.pdf", "double extension": "invoice.pdf.exe", "bidi": "invoice\u202efdp.exe"} {
+		msg := withAttachment(subject, name, "application/pdf", "base64", b64(exe))
+		if _, err := sendMail(g.SMTP, "a@senders.test", []string{"u@example.test"}, msg, nil, nil); err != nil {
+			t.Fatalf("%s: %v", subject, err)
+		}
+	}
+	msgs := sink.WaitMessages(t, 3, 30*time.Second)
+	for _, m := range msgs {
+		if !strings.HasPrefix(m.Header.Get("Subject"), "[CLEANED] ") || strings.Contains(string(m.Body), b64(exe)[:40]) {
+			t.Errorf("%s: not cleaned:\n%s", m.Header.Get("Subject"), m.Raw)
+		}
+	}
+	for rule, want := range map[string]float64{"disguised": 1, "double_extension": 1, "bidi_name": 1} {
+		if got := g.metric(fmt.Sprintf(`gatewatch_contentfilter_hits_total{rule=%q}`, rule)); got != want {
+			t.Errorf("contentfilter_hits_total{%s} = %v, want %v", rule, got, want)
+		}
+	}
+}

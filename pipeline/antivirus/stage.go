@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -34,6 +35,9 @@ type Stage struct {
 	emit telemetry.Emitter
 	st   *stats.Stats
 	cur  atomic.Pointer[compiled]
+
+	healthMu sync.Mutex
+	down     map[string]bool // scanners whose last scan failed
 }
 
 type compiled struct {
@@ -43,8 +47,14 @@ type compiled struct {
 
 // New creates the stage for cfg.
 func New(cfg Config, emit telemetry.Emitter, st *stats.Stats) (*Stage, error) {
-	s := &Stage{emit: emit, st: st}
-	return s, s.Reload(cfg)
+	s := &Stage{emit: emit, st: st, down: map[string]bool{}}
+	if err := s.Reload(cfg); err != nil {
+		return nil, err
+	}
+	for _, name := range cfg.Scanners {
+		st.AVScannerUp.With(name).Set(1)
+	}
+	return s, nil
 }
 
 // Reload puts cfg in force for the next messages (the signatures are read
@@ -144,6 +154,7 @@ func (s *Stage) judge(ctx context.Context, c *compiled, o *objects.Object) (stat
 		threat, err := sc.scan(ctx, o.Data)
 		s.st.AVScanTime.With(sc.name()).Observe(time.Since(start))
 		s.st.AVScans.With(sc.name()).Inc()
+		s.health(sc.name(), err)
 		if err != nil {
 			s.st.AVScanErrors.With(sc.name()).Inc()
 			return objError, where + ": " + err.Error()
@@ -153,6 +164,21 @@ func (s *Stage) judge(ctx context.Context, c *compiled, o *objects.Object) (stat
 		}
 	}
 	return objClean, ""
+}
+
+// health raises a scanner's trap on its first failure and clears it on
+// the first scan that works again.
+func (s *Stage) health(name string, err error) {
+	s.healthMu.Lock()
+	was := s.down[name]
+	s.down[name] = err != nil
+	s.healthMu.Unlock()
+	switch {
+	case err != nil && !was:
+		s.emit.Emit(telemetry.Event{Type: telemetry.ScannerDown, Stage: Name, Category: name, Err: err.Error()})
+	case err == nil && was:
+		s.emit.Emit(telemetry.Event{Type: telemetry.ScannerUp, Stage: Name, Category: name})
+	}
 }
 
 // messageStatus is the status of a message with such an object.

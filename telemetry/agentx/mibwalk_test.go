@@ -95,6 +95,7 @@ func TestWalkServesEveryObjectOfTheMIB(t *testing.T) {
 	st.AntispamCheckTime.With("SPF").Observe(time.Millisecond)
 	st.DNSListQueries.With("zen").Inc()
 	st.AVScans.With("clamd").Inc()
+	st.AVScannerUp.With("clamd").Set(1)
 	st.AVScanTime.With("clamd").Observe(time.Millisecond)
 	st.FilterHits.With("executables").Inc()
 	sub := startSubagent(t, snmpd.AgentXUnix(), st, func(o *Options) { o.ViewMaxAge = time.Millisecond })

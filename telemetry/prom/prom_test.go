@@ -70,6 +70,7 @@ func busyStats() *stats.Stats {
 	st.AVScanErrors.With("clamd").Inc()
 	st.AVScanTime.With("clamd").Observe(2 * time.Millisecond)
 	st.FilterHits.With("executables").Inc()
+	st.AVScannerUp.With("clamd").Set(1)
 	st.SetInfo("1.2.3-test", "mx1.example")
 	st.SetConfig("cafe0123", time.Unix(1700000000, 0))
 	return st

@@ -128,6 +128,7 @@ type Stats struct {
 	AVScanErrors   *CounterFamily   // by scanner
 	AVScanTime     *HistogramFamily // by scanner
 	FilterHits     *CounterFamily   // attachment rules that matched, by rule
+	AVScannerUp    *GaugeFamily     // by scanner: 1 scanning, 0 failing
 
 	AgentXSessions *Counter // sessions opened with the master agent
 	AgentXRequests *Counter // requests the master agent sent
@@ -387,6 +388,7 @@ func New(p Presets) *Stats {
 	s.AVScanTime = newFamily(func() *Histogram { return newHistogram(LatencyBounds()) }, nil)
 	s.histogramFamily(Desc{Arc: 89, SumArc: 189, Name: "av_scan_duration_seconds", Label: "scanner", Table: "scanner",
 		Help: "Time a scanner took per object."}, s.AVScanTime)
+	s.AVScannerUp = gauges(91, "av_scanner_up", "scanner", "scanner", "1 while an anti-virus scanner scans, 0 after a scan failed until one succeeds.", nil)
 	s.FilterHits = counters(90, "contentfilter_hits_total", "rule", "filterRule", "Attachment rules that matched an object, by rule.", nil)
 	return s
 }
