@@ -214,7 +214,9 @@ func TestClamdOutage(t *testing.T) {
 		"eicar.ndb": "Test.MailGW.EICAR-Body:0:*:" + hex.EncodeToString([]byte(eicarString)) + "\n"}})
 	sink := peers.StartSink(t, peers.SinkOptions{Dump: true})
 	g := startGateway(t, avGateway, gwVars{"Sink": sink.Addr, "Name": "sink", "Scanner": "clamd", "Sigs": "", "Clamd": clamd.Addr})
-	clean := func(n int) []byte { return withAttachment(fmt.Sprintf("clean %d", n), "notes.txt", "text/plain", "7bit", "fine") }
+	clean := func(n int) []byte {
+		return withAttachment(fmt.Sprintf("clean %d", n), "notes.txt", "text/plain", "7bit", "fine")
+	}
 	if _, err := sendMail(g.SMTP, "a@senders.test", []string{"u@example.test"}, clean(1), nil, nil); err != nil {
 		t.Fatal(err)
 	}
