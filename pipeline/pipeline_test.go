@@ -8,11 +8,12 @@ import (
 	"io"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gatewatch/gatewatch/pipeline"
 	"github.com/gatewatch/gatewatch/telemetry"
+
+	"github.com/gatewatch/gatewatch/internal/eventlog"
 )
 
 func TestRecipientNotifies(t *testing.T) {
@@ -104,24 +105,6 @@ func TestReply(t *testing.T) {
 	}
 }
 
-// recorder is an Emitter that keeps every event.
-type recorder struct {
-	mu  sync.Mutex
-	evs []telemetry.Event
-}
-
-func (r *recorder) Emit(ev telemetry.Event) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.evs = append(r.evs, ev)
-}
-
-func (r *recorder) events() []telemetry.Event {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]telemetry.Event(nil), r.evs...)
-}
-
 type ctxKey struct{}
 
 // stage is a scripted Stage that logs its calls in a shared order.
@@ -164,7 +147,7 @@ func TestScannerRunsStagesInOrder(t *testing.T) {
 		{name: "clamav", verdict: pipeline.Verdict{Status: "clean", Suggest: pipeline.ActionAccept}, order: &order},
 		{name: "spamd", verdict: pipeline.Verdict{Status: "spam", Score: 9.5, Detail: "BAYES_99", Suggest: pipeline.ActionDiscard}, order: &order},
 	}
-	rec := &recorder{}
+	rec := &eventlog.Recorder{}
 	sc := pipeline.NewScanner(rec, pipeline.StrictPolicy{}, stages[0], stages[1], stages[2])
 	m := newMessage("Q123", "Subject: hi\r\n\r\nbody\r\n")
 	ctx := context.WithValue(context.Background(), ctxKey{}, "scan-ctx")
@@ -196,7 +179,7 @@ func TestScannerRunsStagesInOrder(t *testing.T) {
 		t.Errorf("spamd verdict lost its detail: %+v", m.Verdicts[2])
 	}
 
-	evs := rec.events()
+	evs := rec.All()
 	if len(evs) != 3 {
 		t.Fatalf("%d events, want one ScanStageDone per stage", len(evs))
 	}
@@ -244,7 +227,7 @@ func TestScannerFeedsStats(t *testing.T) {
 func TestScannerStageError(t *testing.T) {
 	const secret = "dial unix /run/clamav/clamd.ctl: connect: permission denied"
 	var order []string
-	rec := &recorder{}
+	rec := &eventlog.Recorder{}
 	sc := pipeline.NewScanner(rec, pipeline.StrictPolicy{},
 		&stage{name: "clamav", verdict: pipeline.Verdict{Status: "", Suggest: pipeline.ActionAccept}, err: errors.New(secret), order: &order},
 		&stage{name: "spamd", verdict: pipeline.Verdict{Status: "clean", Suggest: pipeline.ActionAccept}, order: &order},
@@ -273,12 +256,12 @@ func TestScannerStageError(t *testing.T) {
 	if v.Stage != "clamav" || v.Status != "error" || v.Suggest != pipeline.ActionTempFail {
 		t.Errorf("failed stage's verdict = %+v, want clamav/error/tempfail", v)
 	}
-	ev := rec.events()[0]
+	ev := rec.All()[0]
 	if ev.Err != secret || ev.Stage != "clamav" || ev.Duration <= 0 {
 		t.Errorf("event for the failed stage: %+v, want Err %q", ev, secret)
 	}
-	if rec.events()[1].Err != "" {
-		t.Errorf("the next stage's event carries an error: %+v", rec.events()[1])
+	if rec.All()[1].Err != "" {
+		t.Errorf("the next stage's event carries an error: %+v", rec.All()[1])
 	}
 }
 
@@ -291,7 +274,7 @@ func TestScannerErrorPassesCauseToPolicy(t *testing.T) {
 		return pipeline.Decision{Action: pipeline.ActionAccept}
 	})
 	var order []string
-	sc := pipeline.NewScanner(&recorder{}, pol, &stage{name: "rspamd", err: cause, order: &order})
+	sc := pipeline.NewScanner(&eventlog.Recorder{}, pol, &stage{name: "rspamd", err: cause, order: &order})
 	sc.Scan(context.Background(), newMessage("Q", "x"))
 	if len(got) != 1 || !errors.Is(got[0], cause) || !strings.Contains(got[0].Error(), "rspamd") {
 		t.Errorf("policy got %v, want one error wrapping the cause and naming the stage", got)

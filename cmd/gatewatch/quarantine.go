@@ -30,21 +30,15 @@ const quarantineUsage = `Usage: gatewatch quarantine [-config FILE] [-json] COMM
 `
 
 func cmdQuarantine(args []string, stdout, stderr io.Writer) int {
-	var path string
-	var asJSON bool
-	fs, code, ok := parseFlags("quarantine", args, stderr, func(fs *flag.FlagSet) {
-		fs.StringVar(&path, "config", "", "configuration file (YAML)")
-		fs.BoolVar(&asJSON, "json", false, "print JSON")
-		fs.Usage = func() { fmt.Fprint(stderr, quarantineUsage) }
-	})
+	path, asJSON, words, code, ok := storeCommandFlags("quarantine", quarantineUsage, args, stderr)
 	if !ok {
 		return code
 	}
-	if fs.NArg() == 0 {
+	if len(words) == 0 {
 		fmt.Fprint(stderr, quarantineUsage)
 		return exitUsage
 	}
-	op, rest := fs.Arg(0), fs.Args()[1:]
+	op, rest := words[0], words[1:]
 	var f store.Filter
 	var since, to string
 	sub := flag.NewFlagSet("quarantine "+op, flag.ContinueOnError)

@@ -102,18 +102,25 @@ const queueUsage = `Usage: gatewatch queue [-config FILE] [-json] COMMAND
   delete ID       remove a message without delivering it
 `
 
-func cmdQueue(args []string, stdout, stderr io.Writer) int {
-	var path string
-	var asJSON bool
-	fs, code, ok := parseFlags("queue", args, stderr, func(fs *flag.FlagSet) {
+// storeCommandFlags parses the flags the queue and quarantine commands
+// share (-config, -json) and returns the words after them.
+func storeCommandFlags(name, usage string, args []string, stderr io.Writer) (path string, asJSON bool, rest []string, code int, ok bool) {
+	fs, code, ok := parseFlags(name, args, stderr, func(fs *flag.FlagSet) {
 		fs.StringVar(&path, "config", "", "configuration file (YAML)")
 		fs.BoolVar(&asJSON, "json", false, "print JSON")
-		fs.Usage = func() { fmt.Fprint(stderr, queueUsage) }
+		fs.Usage = func() { fmt.Fprint(stderr, usage) }
 	})
+	if !ok {
+		return "", false, nil, code, false
+	}
+	return path, asJSON, fs.Args(), 0, true
+}
+
+func cmdQueue(args []string, stdout, stderr io.Writer) int {
+	path, asJSON, rest, code, ok := storeCommandFlags("queue", queueUsage, args, stderr)
 	if !ok {
 		return code
 	}
-	rest := fs.Args()
 	if len(rest) == 0 {
 		fmt.Fprint(stderr, queueUsage)
 		return exitUsage

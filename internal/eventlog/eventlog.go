@@ -17,14 +17,15 @@ type Recorder struct {
 	evs []telemetry.Event
 }
 
-// Emit implements telemetry.Emitter.
+// Emit implements telemetry.Emitter. The event is passed on first, so a
+// test that has seen it also sees the statistics it moved.
 func (r *Recorder) Emit(ev telemetry.Event) {
-	r.mu.Lock()
-	r.evs = append(r.evs, ev)
-	r.mu.Unlock()
 	if r.Next != nil {
 		r.Next.Emit(ev)
 	}
+	r.mu.Lock()
+	r.evs = append(r.evs, ev)
+	r.mu.Unlock()
 }
 
 // OfType returns the events of type t, in order.

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatewatch/gatewatch/internal/eventlog"
 	"github.com/gatewatch/gatewatch/pipeline"
 	"github.com/gatewatch/gatewatch/pipeline/spool"
 	"github.com/gatewatch/gatewatch/telemetry"
@@ -83,7 +84,8 @@ func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool)
 type harness struct {
 	r    *Receiver
 	sp   *spool.Spool
-	ev   *events
+	ev   *eventlog.Recorder
+	st   *stats.Stats
 	addr string
 }
 
@@ -100,8 +102,9 @@ func startWith(t testing.TB, mutate func(*Config), policy pipeline.Policy, ac Af
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	ev := &events{bus: telemetry.NewBus(telemetry.NewStats())}
-	sp, err := spool.Open(spool.Config{Dir: t.TempDir()}, ev, ev.stats())
+	st := telemetry.NewStats()
+	ev := &eventlog.Recorder{Next: telemetry.NewBus(st)}
+	sp, err := spool.Open(spool.Config{Dir: t.TempDir()}, ev, st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +120,7 @@ func startWith(t testing.TB, mutate func(*Config), policy pipeline.Policy, ac Af
 		_ = r.Shutdown(t.Context())
 		sp.Close()
 	})
-	return &harness{r: r, sp: sp, ev: ev, addr: r.Addrs()[0].String()}
+	return &harness{r: r, sp: sp, ev: ev, st: st, addr: r.Addrs()[0].String()}
 }
 
 // client is a raw SMTP client: it sends exactly what a test says.

@@ -50,14 +50,14 @@ func TestAcceptedMessageIsSpooledWithTraceHeaders(t *testing.T) {
 	if e.Meta.Envelope.From != "a@example.org" || len(e.Meta.Envelope.Recipients) != 1 || e.Meta.Client.Helo != "client.example.org" {
 		t.Errorf("meta = %+v", e.Meta)
 	}
-	acc := h.ev.of(telemetry.MessageAccepted)
+	acc := h.ev.OfType(telemetry.MessageAccepted)
 	if len(acc) != 1 || acc[0].QueueID != id || acc[0].Size != int64(len(simpleMessage)) || acc[0].Recipients != 1 {
 		t.Fatalf("accepted events = %+v", acc)
 	}
-	if v := h.ev.stats().ReceivedMessages.Load(); v != 1 {
+	if v := h.st.ReceivedMessages.Load(); v != 1 {
 		t.Errorf("received messages = %d", v)
 	}
-	if v := h.ev.stats().ReceivedBytes.Load(); v != uint64(len(simpleMessage)) {
+	if v := h.st.ReceivedBytes.Load(); v != uint64(len(simpleMessage)) {
 		t.Errorf("received bytes = %d, want the %d the client sent", v, len(simpleMessage))
 	}
 }
@@ -98,7 +98,7 @@ func TestRelayControl(t *testing.T) {
 				t.Errorf("reply %q lacks enhanced code %s", text, tc.enhance)
 			}
 			if tc.reason != "" {
-				if n := h.ev.stats().Refused.With(string(tc.reason)).Load(); n != 1 {
+				if n := h.st.Refused.With(string(tc.reason)).Load(); n != 1 {
 					t.Errorf("refused{%s} = %d, want 1", tc.reason, n)
 				}
 			}
@@ -120,14 +120,14 @@ func TestSizeLimitAtMailAndData(t *testing.T) {
 		t.Fatalf("MAIL SIZE=5000: %d %s", code, text)
 	}
 	waitFor(t, "refusal at MAIL counted", time.Second, func() bool {
-		return h.ev.stats().Refused.With(string(telemetry.ReasonMessageSize)).Load() == 1
+		return h.st.Refused.With(string(telemetry.ReasonMessageSize)).Load() == 1
 	})
 	big := simpleMessage + strings.Repeat("x", 3000) + "\r\n"
 	code, text = c.sendMessage("a@example.org", []string{"b@example.test"}, big)
 	if code != 552 || !strings.HasPrefix(text, "5.3.4") {
 		t.Fatalf("oversize DATA: %d %s", code, text)
 	}
-	if n := h.ev.stats().Refused.With(string(telemetry.ReasonMessageSize)).Load(); n != 2 {
+	if n := h.st.Refused.With(string(telemetry.ReasonMessageSize)).Load(); n != 2 {
 		t.Errorf("size refusals = %d, want 2", n)
 	}
 	// Nothing was queued, nothing left behind, and the session still works.
@@ -174,7 +174,7 @@ func TestRecipientLimitWithTenThousandPipelined(t *testing.T) {
 		t.Fatalf("DATA after limit: %d %s", code, text)
 	}
 	waitFor(t, "recipient refusals counted", time.Second, func() bool {
-		return h.ev.stats().Refused.With(string(telemetry.ReasonRecipientsLimit)).Load() == 9950
+		return h.st.Refused.With(string(telemetry.ReasonRecipientsLimit)).Load() == 9950
 	})
 }
 
@@ -191,7 +191,7 @@ func TestMessagesPerSessionLimit(t *testing.T) {
 	if code != 451 || !strings.HasPrefix(text, "4.7.0") {
 		t.Fatalf("third MAIL: %d %s", code, text)
 	}
-	if n := h.ev.stats().Refused.With(string(telemetry.ReasonMessagesPerSession)).Load(); n != 1 {
+	if n := h.st.Refused.With(string(telemetry.ReasonMessagesPerSession)).Load(); n != 1 {
 		t.Errorf("refusals = %d", n)
 	}
 	// A new connection may send again.
@@ -216,7 +216,7 @@ func TestConnectionLimits(t *testing.T) {
 		if !c.closed() {
 			t.Error("refused connection left open")
 		}
-		if n := h.ev.stats().Refused.With(string(telemetry.ReasonConnectionLimit)).Load(); n != 1 {
+		if n := h.st.Refused.With(string(telemetry.ReasonConnectionLimit)).Load(); n != 1 {
 			t.Errorf("refusals = %d", n)
 		}
 	})
@@ -231,7 +231,7 @@ func TestConnectionLimits(t *testing.T) {
 		// Closing one frees its slot.
 		first.cmd("QUIT")
 		first.conn.Close()
-		waitFor(t, "slot released", 2*time.Second, func() bool { return h.ev.stats().IncomingConnections.Load() == 1 })
+		waitFor(t, "slot released", 2*time.Second, func() bool { return h.st.IncomingConnections.Load() == 1 })
 		greeted(t, h.addr)
 
 		h2 := start(t, func(c *Config) { c.Limits.MaxConnectionsPerIP = 1; c.Clients.Trust = []string{"127.0.0.1"} })
@@ -251,7 +251,7 @@ func TestBlockedClient(t *testing.T) {
 	if !c.closed() {
 		t.Error("blocked connection left open")
 	}
-	refused := h.ev.of(telemetry.SessionRefused)
+	refused := h.ev.OfType(telemetry.SessionRefused)
 	if len(refused) != 1 || refused[0].Reason != telemetry.ReasonBlockedClient || refused[0].ClientIP != "127.0.0.1" {
 		t.Fatalf("refusal events = %+v", refused)
 	}
@@ -308,7 +308,7 @@ func TestHostileInput(t *testing.T) {
 			t.Error("connection left open")
 		}
 		waitFor(t, "counted", time.Second, func() bool {
-			return h.ev.stats().Refused.With(string(telemetry.ReasonMalformed)).Load() == 1
+			return h.st.Refused.With(string(telemetry.ReasonMalformed)).Load() == 1
 		})
 	})
 	t.Run("NUL in command and in content", func(t *testing.T) {
@@ -322,7 +322,7 @@ func TestHostileInput(t *testing.T) {
 		if code != 554 || !strings.HasPrefix(text, "5.6.0") {
 			t.Fatalf("NUL content: %d %s", code, text)
 		}
-		if n := h.ev.stats().MalformedMessages.Load(); n != 1 {
+		if n := h.st.MalformedMessages.Load(); n != 1 {
 			t.Errorf("malformed = %d", n)
 		}
 		c.expect(250, "NOOP")
@@ -377,7 +377,7 @@ func TestHostileInput(t *testing.T) {
 		if !c.closed() {
 			t.Error("connection left open after DATA timeout")
 		}
-		if n := h.ev.stats().Refused.With(string(telemetry.ReasonTimeout)).Load(); n != 1 {
+		if n := h.st.Refused.With(string(telemetry.ReasonTimeout)).Load(); n != 1 {
 			t.Errorf("timeouts = %d", n)
 		}
 	})
@@ -389,10 +389,10 @@ func TestHostileInput(t *testing.T) {
 			t.Fatalf("command timeout: %d %s", code, text)
 		}
 		waitFor(t, "session closed with error", 2*time.Second, func() bool {
-			cl := h.ev.of(telemetry.SessionClosed)
+			cl := h.ev.OfType(telemetry.SessionClosed)
 			return len(cl) == 1 && cl[0].Err == "timeout"
 		})
-		if n := h.ev.stats().IncomingConnectionErrors.Load(); n != 1 {
+		if n := h.st.IncomingConnectionErrors.Load(); n != 1 {
 			t.Errorf("connection errors = %d", n)
 		}
 	})
@@ -508,7 +508,7 @@ func TestDiscardedMessageCompletes(t *testing.T) {
 	if ids, _ := h.sp.List(spool.Incoming); len(ids) != 0 {
 		t.Fatalf("discarded message was queued: %v", ids)
 	}
-	got := h.ev.of(telemetry.MessageCompleted)
+	got := h.ev.OfType(telemetry.MessageCompleted)
 	if len(got) != 1 {
 		t.Fatalf("%d message.completed events, want 1", len(got))
 	}
@@ -542,12 +542,12 @@ func TestScanStagesDecideBeforeQueueing(t *testing.T) {
 	if ids, _ := h.sp.List(spool.Incoming); len(ids) != 0 {
 		t.Fatalf("rejected message was queued: %v", ids)
 	}
-	if got := h.ev.of(telemetry.ScanStageDone); len(got) != 1 || got[0].Stage != "reject-all" {
+	if got := h.ev.OfType(telemetry.ScanStageDone); len(got) != 1 || got[0].Stage != "reject-all" {
 		t.Fatalf("stage events = %+v", got)
 	}
 	// The refusal is the message's one record: it says what the message
 	// was and what the stages found.
-	if got := h.ev.of(telemetry.MessageRefused); len(got) != 1 || got[0].Verdicts != "reject-all=banned" ||
+	if got := h.ev.OfType(telemetry.MessageRefused); len(got) != 1 || got[0].Verdicts != "reject-all=banned" ||
 		got[0].Action != "reject" || got[0].Outcome != "refused" || got[0].Recipient != "b@example.test" ||
 		got[0].Recipients != 1 || got[0].Reason != telemetry.ReasonScanReject {
 		t.Fatalf("message.refused = %+v", got)
