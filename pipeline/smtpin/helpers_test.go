@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -37,36 +36,6 @@ func testConfig() Config {
 			MaxMessagesPerSession: 100, MaxLineLength: 4096, MaxHeaderSize: 64 << 10, MaxHops: 20},
 		Timeouts: Timeouts{Command: 10 * time.Second, Data: 10 * time.Second, Write: 10 * time.Second},
 	}
-}
-
-// events records what the receiver emitted, through a real bus so that
-// the statistics move as in production.
-type events struct {
-	bus *telemetry.Bus
-	mu  sync.Mutex
-	all []telemetry.Event
-}
-
-func (e *events) Emit(ev telemetry.Event) {
-	e.bus.Emit(ev)
-	e.mu.Lock()
-	e.all = append(e.all, ev)
-	e.mu.Unlock()
-}
-
-func (e *events) stats() *stats.Stats { return e.bus.Stats() }
-
-// of returns the events of one type so far.
-func (e *events) of(t telemetry.Type) []telemetry.Event {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	var out []telemetry.Event
-	for _, ev := range e.all {
-		if ev.Type == t {
-			out = append(out, ev)
-		}
-	}
-	return out
 }
 
 // waitFor polls until cond holds or fails the test after timeout.
