@@ -53,8 +53,11 @@ deps:
 # test ends with the classifier's evaluation against SpamAssassin and
 # rspamd, run on its own: it loads both cores for minutes, which would make
 # the other packages' timing-bound tests wait (make eval-spam runs it alone).
+# Packages run one at a time (-p 1): their tests start real daemons and
+# several wait on them with deadlines; two packages' daemons fighting for two
+# cores made a receiver fall behind enough to miss a deadline.
 test: deps
-	GATEWATCH_REQUIRE_PEERS=1 $(GO) test -race -count=1 -timeout 30m $$($(GO) list $(PKGS) | grep -v /internal/evalspam)
+	GATEWATCH_REQUIRE_PEERS=1 $(GO) test -p 1 -race -count=1 -timeout 30m $$($(GO) list $(PKGS) | grep -v /internal/evalspam)
 	GATEWATCH_REQUIRE_PEERS=1 $(GO) test -count=1 -timeout 60m -run TestEvalSpam ./internal/evalspam/
 
 test-unit:
