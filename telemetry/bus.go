@@ -61,6 +61,7 @@ func NewStats(channels ...string) *stats.Stats {
 		DNSResults:         []string{"answer", "nxdomain", "nodata", "servfail", "refused", "timeout", "error"},
 		AntispamStatuses:   []string{"spam", "probable_spam", "formal", "clean"},
 		ObjectStatuses:     []string{"clean", "infected", "suspicious", "protected", "corrupted", "error", "banned"},
+		UpdateResults:      []string{"updated", "not_needed", "error"},
 	})
 }
 

@@ -60,6 +60,14 @@ const (
 	ObjectFlagged
 	ScannerDown
 	ScannerUp
+	DBLoaded
+	UpdateDone
+	UpdateFailed
+	DBOutdated
+	DBObsolete
+	DBCurrent
+	Outbreak
+	OutbreakOver
 	typeEnd
 )
 
@@ -418,7 +426,12 @@ func specOf(t Type) Spec {
 	case ObjectFlagged:
 		return Spec{Name: "scan.object_flagged", CEFName: "Message object flagged", Severity: 6, Level: LevelInfo,
 			Description: "A scan stage (Stage) found an object of a message (its name in Attachments, Size, Hash) infected, suspicious, protected, corrupted or banned (Category); Text is the threat or rule and where the object sits.",
-			apply:       func(s *stats.Stats, ev Event) { s.ObjectsFlagged.With(ev.Category).Inc() }}
+			apply: func(s *stats.Stats, ev Event) {
+				s.ObjectsFlagged.With(ev.Category).Inc()
+				if ev.Threat != "" && ev.Category == "infected" {
+					s.AVThreats.Inc(ev.Threat)
+				}
+			}}
 	case ScannerDown:
 		return Spec{Name: "av.scanner_down", CEFName: "Anti-virus scanner failing", Severity: 8, Level: LevelError, Trap: true,
 			TrapVars:    []TrapVar{VarCategory},
@@ -429,6 +442,52 @@ func specOf(t Type) Spec {
 			TrapVars:    []TrapVar{VarCategory},
 			Description: "An anti-virus scanner (Category) that had failed scans again.",
 			apply:       func(s *stats.Stats, ev Event) { s.AVScannerUp.With(ev.Category).Set(1) }}
+	case DBLoaded:
+		return Spec{Name: "av.db_loaded", CEFName: "Anti-virus database loaded", Severity: 3, Level: LevelInfo, Trap: true,
+			TrapVars:    []TrapVar{VarCategory, VarValue},
+			Description: "A scanner (Category) scans with a new database from now on: Count signatures, Text its version and release time (the replaced product's BasesReloaded).",
+			CountLabel:  "Signatures",
+			apply:       func(s *stats.Stats, ev Event) { s.AVSignatures.With(ev.Category).Set(ev.Count) }}
+	case UpdateDone:
+		return Spec{Name: "av.update_done", CEFName: "Signature update finished", Severity: 2, Level: LevelInfo,
+			Description: "A signature update for a scanner (Category) from a source (Remote) ended: Reason updated (a new set installed) or not_needed (the source holds what is installed); Count signatures.",
+			CountLabel:  "Signatures",
+			apply:       func(s *stats.Stats, ev Event) { s.AVUpdates.With(string(ev.Reason)).Inc() }}
+	case UpdateFailed:
+		return Spec{Name: "av.update_failed", CEFName: "Signature update failed", Severity: 7, Level: LevelError, Trap: true,
+			TrapVars:    []TrapVar{VarCategory},
+			Description: "A signature update for a scanner (Category) from a source (Remote) failed (Err says why); the installed database stays in use (the replaced product's updateErrorEvent).",
+			apply:       func(s *stats.Stats, ev Event) { s.AVUpdates.With("error").Inc() }}
+	case DBOutdated:
+		return Spec{Name: "av.db_outdated", CEFName: "Anti-virus database outdated", Severity: 6, Level: LevelWarn, Trap: true,
+			TrapVars:    []TrapVar{VarCategory, VarValue, VarThreshold},
+			Description: "A scanner's database (Category) is older than antivirus.databases.outdated_after: Count is its age in seconds, Threshold the limit (avBasesOutdatedEvent).",
+			CountLabel:  "AgeSeconds",
+			apply:       func(s *stats.Stats, ev Event) { s.AVDBState.With(ev.Category).Set(1) }}
+	case DBObsolete:
+		return Spec{Name: "av.db_obsolete", CEFName: "Anti-virus database obsolete", Severity: 8, Level: LevelError, Trap: true,
+			TrapVars:    []TrapVar{VarCategory, VarValue, VarThreshold},
+			Description: "A scanner's database (Category) is older than antivirus.databases.obsolete_after: Count is its age in seconds, Threshold the limit (avBasesObsoletedEvent, ObsoleteBases).",
+			CountLabel:  "AgeSeconds",
+			apply:       func(s *stats.Stats, ev Event) { s.AVDBState.With(ev.Category).Set(2) }}
+	case DBCurrent:
+		return Spec{Name: "av.db_current", CEFName: "Anti-virus database up to date", Severity: 3, Level: LevelInfo, Trap: true,
+			TrapVars:    []TrapVar{VarCategory, VarValue},
+			Description: "A scanner's database (Category) that was outdated or obsolete is current again: Count is its age in seconds.",
+			CountLabel:  "AgeSeconds",
+			apply:       func(s *stats.Stats, ev Event) { s.AVDBState.With(ev.Category).Set(0) }}
+	case Outbreak:
+		return Spec{Name: "av.outbreak", CEFName: "Virus outbreak", Severity: 9, Level: LevelError, Trap: true,
+			TrapVars:    []TrapVar{VarValue, VarThreshold},
+			Description: "Count infected objects were found in the last hour, at or above antivirus.outbreak.per_hour (Threshold); repeated every hour while it lasts (the replaced product's OutbreakAlert). Text names the threat found last.",
+			CountLabel:  "DetectionsLastHour",
+			apply:       func(s *stats.Stats, ev Event) { s.AVOutbreak.Set(1) }}
+	case OutbreakOver:
+		return Spec{Name: "av.outbreak_over", CEFName: "Virus outbreak over", Severity: 3, Level: LevelInfo, Trap: true,
+			TrapVars:    []TrapVar{VarValue, VarThreshold},
+			Description: "Detections in the last hour (Count) fell below the outbreak threshold again.",
+			CountLabel:  "DetectionsLastHour",
+			apply:       func(s *stats.Stats, ev Event) { s.AVOutbreak.Set(0) }}
 	}
 	panic("telemetry: catalog has no entry for type " + strconv.Itoa(int(t)))
 }

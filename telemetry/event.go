@@ -30,6 +30,7 @@ type Event struct {
 	MessageID   string   // Message-ID header
 	Attachments []string // attachment file names, decoded
 	Hash        string   // SHA-256 of the object an event is about, hex
+	Threat      string   // the threat a scanner named, or the attachment rule that matched
 	Verdicts    string   // every scan stage's verdict, e.g. "antivirus=clean, antispam=spam(7.5)"
 	Action      string   // what was done with the message: accept, reject, tempfail, discard, quarantine, delete
 	Outcome     string   // how it ended: delivered, bounced, partial, refused, discarded, quarantined, deleted
@@ -160,6 +161,7 @@ func (ev *Event) Fields(fn func(Field)) {
 		str("attachments", strings.Join(ev.Attachments, ", "))
 	}
 	str("sha256", ev.Hash)
+	str("threat", ev.Threat)
 	str("verdicts", ev.Verdicts)
 	str("action", ev.Action)
 	str("outcome", ev.Outcome)

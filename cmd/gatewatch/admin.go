@@ -42,6 +42,7 @@ func newAdminServer(gw *gateway) *adminServer {
 	mux.HandleFunc("GET /queue/{id}", a.queueShow)
 	mux.HandleFunc("POST /queue/{op}", a.queueOp)
 	mux.HandleFunc("POST /quarantine/{op}", a.quarantineOp)
+	mux.HandleFunc("POST /antivirus/update", a.antivirusUpdate)
 	a.handler = mux
 	return a
 }
@@ -133,8 +134,7 @@ type opResult struct {
 }
 
 func (a *adminServer) queueOp(w http.ResponseWriter, r *http.Request) {
-	// Queue changes are for the operator on this machine only.
-	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err != nil || !ap.Addr().IsLoopback() {
+	if !fromLoopback(r) {
 		writeJSON(w, http.StatusForbidden, opResult{Error: "queue operations are only accepted from loopback"})
 		return
 	}
@@ -167,7 +167,7 @@ func (a *adminServer) queueOp(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *adminServer) quarantineOp(w http.ResponseWriter, r *http.Request) {
-	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err != nil || !ap.Addr().IsLoopback() {
+	if !fromLoopback(r) {
 		writeJSON(w, http.StatusForbidden, quarantineResult{Error: "quarantine operations are only accepted from loopback"})
 		return
 	}
@@ -229,4 +229,11 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(v)
+}
+
+// fromLoopback says whether the request came over loopback: operations
+// that change the gateway take no authentication, so only local users.
+func fromLoopback(r *http.Request) bool {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	return err == nil && ap.Addr().IsLoopback()
 }

@@ -1,11 +1,11 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/gatewatch/gatewatch/pipeline"
 	"github.com/gatewatch/gatewatch/pipeline/antivirus"
-	"github.com/gatewatch/gatewatch/pipeline/antivirus/objects"
 	"github.com/gatewatch/gatewatch/pipeline/contentfilter"
 	"github.com/gatewatch/gatewatch/telemetry"
 )
@@ -23,9 +23,11 @@ func openAVSide(cfg *Config, bus *telemetry.Bus) (*avSide, []pipeline.Stage, err
 	s := &avSide{}
 	var stages []pipeline.Stage
 	if cfg.Contentfilter.Enabled {
-		l := cfg.Antivirus.Limits
-		f, err := contentfilter.NewStage(cfg.Contentfilter, objects.Limits{MaxDepth: l.MaxDepth, MaxObjects: l.MaxObjects,
-			MaxTotal: l.MaxTotal, MaxObject: l.MaxObject, MaxRatio: l.MaxRatio}, bus, bus.Stats())
+		lim, err := cfg.Antivirus.Effective()
+		if err != nil {
+			return nil, nil, err
+		}
+		f, err := contentfilter.NewStage(cfg.Contentfilter, lim, bus, bus.Stats())
 		if err != nil {
 			return nil, nil, err
 		}
@@ -41,6 +43,13 @@ func openAVSide(cfg *Config, bus *telemetry.Bus) (*avSide, []pipeline.Stage, err
 		stages = append(stages, av)
 	}
 	return s, stages, nil
+}
+
+// run watches the anti-virus databases until ctx ends.
+func (s *avSide) run(ctx context.Context) {
+	if s.av != nil {
+		s.av.Run(ctx)
+	}
 }
 
 // reload puts new rules, scanners and signatures in force; turning a stage

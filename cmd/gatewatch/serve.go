@@ -143,6 +143,7 @@ func start(l *loaded, path string, stderr io.Writer) (*gateway, error) {
 	gw.stopBg = cancel
 	gw.watcher = watch.New(cfg.Alerts, gw.spool, st, bus)
 	go gw.watcher.Run(bg)
+	go gw.av.run(bg)
 	gw.admin.setReady(true)
 	bus.Emit(telemetry.Event{Type: telemetry.GatewayStarted, Text: fmt.Sprintf("gatewatch %s, config %s (%s), %d queued, %d deferred",
 		version, l.source, cfg.Hash(), len(ready), len(deferred))})

@@ -15,11 +15,33 @@ import (
 
 // Config is the antivirus section of the configuration.
 type Config struct {
-	Enabled    bool         `yaml:"enabled"`
-	Scanners   []string     `yaml:"scanners"`   // in order: builtin, clamd
-	Signatures string       `yaml:"signatures"` // the builtin scanner's .hdb/.hsb directory; "" knows EICAR only
-	Clamd      ClamdConfig  `yaml:"clamd"`
-	Limits     LimitsConfig `yaml:"limits"`
+	Enabled    bool           `yaml:"enabled"`
+	Scanners   []string       `yaml:"scanners"`   // in order: builtin, clamd
+	Signatures string         `yaml:"signatures"` // the builtin scanner's .hdb/.hsb directory; "" knows EICAR only
+	Clamd      ClamdConfig    `yaml:"clamd"`
+	Preset     string         `yaml:"preset"` // fastest, recommended, maximum: the limits not set below
+	Limits     LimitsConfig   `yaml:"limits"`
+	Databases  DBConfig       `yaml:"databases"`
+	Update     UpdateConfig   `yaml:"update"`
+	Outbreak   OutbreakConfig `yaml:"outbreak"`
+}
+
+// DBConfig says when a scanner's database counts as old.
+type DBConfig struct {
+	OutdatedAfter time.Duration `yaml:"outdated_after"`
+	ObsoleteAfter time.Duration `yaml:"obsolete_after"`
+	CheckInterval time.Duration `yaml:"check_interval"` // how often the signature directory and clamd's version are looked at
+}
+
+// UpdateConfig schedules signature updates for the builtin scanner.
+type UpdateConfig struct {
+	From     string        `yaml:"from"` // directory or http(s) URL; "" updates only on `gatewatch update`
+	Interval time.Duration `yaml:"interval"`
+}
+
+// OutbreakConfig is the virus outbreak alarm.
+type OutbreakConfig struct {
+	PerHour int `yaml:"per_hour"` // infected objects in the last hour that raise it; 0 turns it off
 }
 
 // ClamdConfig says where clamd listens.
@@ -30,13 +52,15 @@ type ClamdConfig struct {
 	Connections int           `yaml:"connections"`
 }
 
-// LimitsConfig bounds what one message may cost to take apart.
+// LimitsConfig bounds what one message may cost to take apart; 0 (or
+// absent) takes the preset's value.
 type LimitsConfig struct {
 	MaxDepth   int   `yaml:"max_depth"`
 	MaxObjects int   `yaml:"max_objects"`
 	MaxTotal   int64 `yaml:"max_total"`
 	MaxObject  int64 `yaml:"max_object"`
 	MaxRatio   int   `yaml:"max_ratio"`
+	Archives   *bool `yaml:"archives"` // open archives ourselves (false: hand them to the scanners whole)
 }
 
 // Validate checks the section; errors name the key.
@@ -59,8 +83,29 @@ func (c Config) Validate() error {
 		}
 	}
 	l := c.Limits
-	if l.MaxDepth < 1 || l.MaxObjects < 1 || l.MaxTotal < 1 || l.MaxObject < 1 || l.MaxRatio < 1 {
-		errs = append(errs, errors.New("antivirus.limits: max_depth, max_objects, max_total, max_object and max_ratio must all be at least 1"))
+	if l.MaxDepth < 0 || l.MaxObjects < 0 || l.MaxTotal < 0 || l.MaxObject < 0 || l.MaxRatio < 0 {
+		errs = append(errs, errors.New("antivirus.limits: max_depth, max_objects, max_total, max_object and max_ratio cannot be negative (0: the preset's)"))
+	}
+	if _, err := presetLimits(c.Preset); err != nil {
+		errs = append(errs, err)
+	}
+	d := c.Databases
+	if d.OutdatedAfter <= 0 || d.ObsoleteAfter < d.OutdatedAfter {
+		errs = append(errs, errors.New("antivirus.databases: outdated_after must be greater than 0 and obsolete_after at least as long"))
+	}
+	if d.CheckInterval <= 0 {
+		errs = append(errs, errors.New("antivirus.databases.check_interval: must be greater than 0"))
+	}
+	if c.Update.From != "" {
+		if c.Update.Interval <= 0 {
+			errs = append(errs, errors.New("antivirus.update.interval: must be greater than 0 when update.from is set"))
+		}
+		if !slices.Contains(c.Scanners, "builtin") || c.Signatures == "" {
+			errs = append(errs, errors.New("antivirus.update.from: updates install into antivirus.signatures for the builtin scanner: set both"))
+		}
+	}
+	if c.Outbreak.PerHour < 0 {
+		errs = append(errs, errors.New("antivirus.outbreak.per_hour: cannot be negative (0 turns the alarm off)"))
 	}
 	return errors.Join(errs...)
 }

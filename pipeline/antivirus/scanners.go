@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/gatewatch/gatewatch/pipeline/antivirus/builtin"
 	"github.com/gatewatch/gatewatch/pipeline/antivirus/clamd"
@@ -37,26 +38,42 @@ func (s clamdScanner) scan(ctx context.Context, data []byte) (string, error) {
 	return "", nil
 }
 
-// openScanners builds the configured chain.
-func openScanners(cfg Config) ([]scanner, *builtin.DB, error) {
-	var out []scanner
-	var db *builtin.DB
+// openScanners builds the configured chain; print identifies the
+// signature directory as read.
+func openScanners(cfg Config) (sc []scanner, db *builtin.DB, print string, cl *clamd.Client, err error) {
 	for _, name := range cfg.Scanners {
 		switch name {
 		case "builtin":
-			var err error
-			if db, err = builtin.LoadDir(cfg.Signatures); err != nil {
-				return nil, nil, fmt.Errorf("antivirus.signatures: %w", err)
+			if cfg.Signatures == "" {
+				db, err = builtin.LoadDir("")
+			} else {
+				db, print, err = loadStable(cfg.Signatures)
 			}
-			out = append(out, builtinScanner{db})
+			if err != nil {
+				return nil, nil, "", nil, fmt.Errorf("antivirus.signatures: %w", err)
+			}
+			sc = append(sc, builtinScanner{db})
 		case "clamd":
-			c, err := clamd.New(clamd.Config{Address: cfg.Clamd.Address, Timeout: cfg.Clamd.Timeout,
+			cl, err = clamd.New(clamd.Config{Address: cfg.Clamd.Address, Timeout: cfg.Clamd.Timeout,
 				MaxStream: cfg.Clamd.MaxStream, Connections: cfg.Clamd.Connections})
 			if err != nil {
-				return nil, nil, fmt.Errorf("antivirus.clamd: %w", err)
+				return nil, nil, "", nil, fmt.Errorf("antivirus.clamd: %w", err)
 			}
-			out = append(out, clamdScanner{c})
+			sc = append(sc, clamdScanner{cl})
 		}
 	}
-	return out, db, nil
+	return sc, db, print, cl, nil
+}
+
+// withSignatures is c scanning with db in place of its builtin database.
+func (c *compiled) withSignatures(db *builtin.DB, print string) *compiled {
+	n := *c
+	n.scanners = slices.Clone(c.scanners)
+	for i, sc := range n.scanners {
+		if _, ok := sc.(builtinScanner); ok {
+			n.scanners[i] = builtinScanner{db}
+		}
+	}
+	n.sigs, n.sigPrint = db, print
+	return &n
 }

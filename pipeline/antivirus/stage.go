@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/gatewatch/gatewatch/pipeline"
+	"github.com/gatewatch/gatewatch/pipeline/antivirus/builtin"
+	"github.com/gatewatch/gatewatch/pipeline/antivirus/clamd"
 	"github.com/gatewatch/gatewatch/pipeline/antivirus/objects"
 	"github.com/gatewatch/gatewatch/telemetry"
 	"github.com/gatewatch/gatewatch/telemetry/stats"
@@ -32,22 +34,34 @@ const (
 
 // Stage is the anti-virus stage.
 type Stage struct {
-	emit telemetry.Emitter
-	st   *stats.Stats
-	cur  atomic.Pointer[compiled]
+	emit  telemetry.Emitter
+	st    *stats.Stats
+	clock func() time.Time
+	cur   atomic.Pointer[compiled] // what a message is scanned with: read once per message
+
+	mu       sync.Mutex // serializes the writers of cur and updates
+	dbs      *databases
+	outbreak *outbreakWindow
 
 	healthMu sync.Mutex
 	down     map[string]bool // scanners whose last scan failed
 }
 
+// compiled is one configuration with its loaded signatures; it never
+// changes once stored, so a message sees one database from start to end.
 type compiled struct {
+	cfg      Config
 	scanners []scanner
 	limits   objects.Limits
+	sigs     *builtin.DB   // nil without the builtin scanner
+	sigPrint string        // the signature directory as it was when sigs was read
+	clamd    *clamd.Client // nil without clamd
 }
 
 // New creates the stage for cfg.
 func New(cfg Config, emit telemetry.Emitter, st *stats.Stats) (*Stage, error) {
-	s := &Stage{emit: emit, st: st, down: map[string]bool{}}
+	s := &Stage{emit: emit, st: st, clock: time.Now, down: map[string]bool{}, dbs: newDatabases(),
+		outbreak: newOutbreakWindow(cfg.Outbreak.PerHour)}
 	if err := s.Reload(cfg); err != nil {
 		return nil, err
 	}
@@ -63,13 +77,21 @@ func (s *Stage) Reload(cfg Config) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	sc, _, err := openScanners(cfg)
+	lim, err := cfg.Effective()
 	if err != nil {
 		return err
 	}
-	l := cfg.Limits
-	s.cur.Store(&compiled{scanners: sc, limits: objects.Limits{MaxDepth: l.MaxDepth, MaxObjects: l.MaxObjects,
-		MaxTotal: l.MaxTotal, MaxObject: l.MaxObject, MaxRatio: l.MaxRatio}})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sc, db, print, cl, err := openScanners(cfg)
+	if err != nil {
+		return err
+	}
+	s.cur.Store(&compiled{cfg: cfg, scanners: sc, limits: lim, sigs: db, sigPrint: print, clamd: cl})
+	s.outbreak.setThreshold(cfg.Outbreak.PerHour)
+	if db != nil {
+		s.noteBuiltin(db)
+	}
 	return nil
 }
 
@@ -81,6 +103,11 @@ type finding struct {
 	status, what string
 }
 
+// verdictOf is what judge found about one object.
+type verdictOf struct {
+	status, what, threat string
+}
+
 // Scan implements pipeline.Stage.
 func (s *Stage) Scan(ctx context.Context, m *pipeline.Message) (pipeline.Verdict, error) {
 	c := s.cur.Load()
@@ -88,10 +115,14 @@ func (s *Stage) Scan(ctx context.Context, m *pipeline.Message) (pipeline.Verdict
 	parts := map[string]bool{}
 	worst := pipeline.StatusClean
 	err := objects.Walk(m.Reader(), c.limits, func(o *objects.Object) error {
-		status, what := s.judge(ctx, c, o)
+		j := s.judge(ctx, c, o)
+		status, what := j.status, j.what
 		s.st.ObjectsScanned.With(status).Inc()
 		if status == objClean {
 			return nil
+		}
+		if status == objInfected {
+			s.detected(j.threat)
 		}
 		found = append(found, finding{status, what})
 		if o.Part != "" {
@@ -100,7 +131,7 @@ func (s *Stage) Scan(ctx context.Context, m *pipeline.Message) (pipeline.Verdict
 		worst = pipeline.WorseStatus(worst, messageStatus(status))
 		sum := sha256.Sum256(o.Data)
 		ev := telemetry.Event{Type: telemetry.ObjectFlagged, QueueID: m.ID, Stage: Name, Category: status,
-			Size: o.Size, Text: what}
+			Size: o.Size, Text: what, Threat: j.threat}
 		if o.Name != "" {
 			ev.Attachments = []string{o.Name}
 		}
@@ -139,15 +170,15 @@ func (s *Stage) Scan(ctx context.Context, m *pipeline.Message) (pipeline.Verdict
 }
 
 // judge runs the scanners on one object.
-func (s *Stage) judge(ctx context.Context, c *compiled, o *objects.Object) (status, what string) {
+func (s *Stage) judge(ctx context.Context, c *compiled, o *objects.Object) verdictOf {
 	where := o.Path
 	switch o.Status {
 	case objects.StatusProtected:
-		return objProtected, where + " is encrypted"
+		return verdictOf{status: objProtected, what: where + " is encrypted"}
 	case objects.StatusCorrupted:
-		return objCorrupted, where + ": " + o.Detail
+		return verdictOf{status: objCorrupted, what: where + ": " + o.Detail}
 	case objects.StatusSuspicious:
-		return objSuspicious, where + ": " + o.Detail
+		return verdictOf{status: objSuspicious, what: where + ": " + o.Detail}
 	}
 	for _, sc := range c.scanners {
 		start := time.Now()
@@ -157,13 +188,13 @@ func (s *Stage) judge(ctx context.Context, c *compiled, o *objects.Object) (stat
 		s.health(sc.name(), err)
 		if err != nil {
 			s.st.AVScanErrors.With(sc.name()).Inc()
-			return objError, where + ": " + err.Error()
+			return verdictOf{status: objError, what: where + ": " + err.Error()}
 		}
 		if threat != "" {
-			return objInfected, threat + " in " + where + " (" + sc.name() + ")"
+			return verdictOf{status: objInfected, what: threat + " in " + where + " (" + sc.name() + ")", threat: threat}
 		}
 	}
-	return objClean, ""
+	return verdictOf{status: objClean}
 }
 
 // health raises a scanner's trap on its first failure and clears it on

@@ -24,6 +24,12 @@ func limits() LimitsConfig {
 	return LimitsConfig{MaxDepth: 5, MaxObjects: 100, MaxTotal: 10 << 20, MaxObject: 5 << 20, MaxRatio: 100}
 }
 
+// config is a valid configuration with the given scanners.
+func config(scanners ...string) Config {
+	return Config{Enabled: true, Scanners: scanners, Limits: limits(), Preset: "recommended",
+		Databases: DBConfig{OutdatedAfter: 24 * time.Hour, ObsoleteAfter: 120 * time.Hour, CheckInterval: time.Minute}}
+}
+
 func msg(t *testing.T, raw string) *pipeline.Message {
 	t.Helper()
 	h, err := textproto.ReadHeader(bufio.NewReader(strings.NewReader(raw)))
@@ -45,7 +51,7 @@ func attachment(name string, data []byte) string {
 func TestStatuses(t *testing.T) {
 	st := telemetry.NewStats()
 	rec := &eventlog.Recorder{Next: telemetry.NewBus(st)}
-	s, err := New(Config{Enabled: true, Scanners: []string{"builtin"}, Limits: limits()}, rec, st)
+	s, err := New(config("builtin"), rec, st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,8 +91,9 @@ func TestStatuses(t *testing.T) {
 // error (the policy defers it), never clean.
 func TestScannerDownIsAnError(t *testing.T) {
 	st := telemetry.NewStats()
-	s, err := New(Config{Enabled: true, Scanners: []string{"clamd"}, Limits: limits(),
-		Clamd: ClamdConfig{Address: "tcp://127.0.0.1:9", Timeout: time.Second, MaxStream: 1 << 20}}, telemetry.NewBus(st), st)
+	cfg := config("clamd")
+	cfg.Clamd = ClamdConfig{Address: "tcp://127.0.0.1:9", Timeout: time.Second, MaxStream: 1 << 20}
+	s, err := New(cfg, telemetry.NewBus(st), st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,8 +107,10 @@ func TestScannerDownIsAnError(t *testing.T) {
 }
 
 func TestConfigErrors(t *testing.T) {
-	err := Config{Scanners: []string{"clamd", "norton"}}.Validate()
-	for _, want := range []string{"antivirus.scanners[1]", "antivirus.clamd.address", "antivirus.limits"} {
+	err := Config{Scanners: []string{"clamd", "norton"}, Preset: "paranoid", Limits: LimitsConfig{MaxDepth: -1},
+		Update: UpdateConfig{From: "/srv/sigs"}, Outbreak: OutbreakConfig{PerHour: -1}}.Validate()
+	for _, want := range []string{"antivirus.scanners[1]", "antivirus.clamd.address", "antivirus.limits", `antivirus.preset: "paranoid"`,
+		"antivirus.databases:", "antivirus.databases.check_interval", "antivirus.update.interval", "antivirus.update.from", "antivirus.outbreak.per_hour"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v lacks %s", err, want)
 		}

@@ -96,6 +96,8 @@ func TestWalkServesEveryObjectOfTheMIB(t *testing.T) {
 	st.DNSListQueries.With("zen").Inc()
 	st.AVScans.With("clamd").Inc()
 	st.AVScannerUp.With("clamd").Set(1)
+	st.AVThreats.Inc("Eicar-Test-Signature")
+	st.AVSignatures.With("builtin").Set(3)
 	st.AVScanTime.With("clamd").Observe(time.Millisecond)
 	st.FilterHits.With("executables").Inc()
 	sub := startSubagent(t, snmpd.AgentXUnix(), st, func(o *Options) { o.ViewMaxAge = time.Millisecond })

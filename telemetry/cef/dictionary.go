@@ -52,7 +52,7 @@ func Dictionary() []Key {
 		{Key: "fileHash", Max: maxText, Field: "sha256", Doc: "SHA-256 of the object a scan flagged, hex."},
 		{Key: "act", Max: maxShort, Field: "action", Doc: "What was done with the message: accept, reject, tempfail, discard, delete."},
 		{Key: "outcome", Max: maxShort, Field: "outcome", Doc: "How it ended: delivered, bounced, partial, refused, discarded, deleted."},
-		{Key: "reason", Max: maxText, Field: "reason", Doc: "Why it was refused or failed: a fixed code such as relay_denied, message_size_limit, rejected, expired."},
+		{Key: "reason", Max: maxText, Field: "reason", Doc: "Why it was refused or failed: a fixed code such as relay_denied, message_size_limit, rejected, expired; on object records the threat a scanner named or the attachment rule that matched (the log's `threat`)."},
 		{Key: "msg", Max: maxText, Field: "text", Doc: "Human-readable detail: the reply text, the operator action, the delivery summary."},
 		{Key: "destinationServiceName", Max: maxText, Field: "channel", Doc: "Telemetry channel concerned (agentx, traps, cef:<target>, log)."},
 		{Key: "cs1", Label: "Subject", Max: maxCustom, Field: "subject", Doc: "Subject header, decoded (RFC 2047)."},

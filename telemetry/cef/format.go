@@ -174,7 +174,11 @@ func (f *Formatter) append(dst []byte, ev *telemetry.Event, scale int) []byte {
 	x.str("fileHash", ev.Hash, maxText)
 	x.str("act", ev.Action, maxShort)
 	x.str("outcome", ev.Outcome, maxShort)
-	x.str("reason", string(ev.Reason), maxText)
+	reason := string(ev.Reason)
+	if reason == "" {
+		reason = ev.Threat // an object record's reason is what it was flagged for
+	}
+	x.str("reason", reason, maxText)
 	x.str("msg", ev.Text, maxText)
 	x.str("destinationServiceName", ev.Channel, maxText)
 	x.custom("cs1", "Subject", ev.Subject, maxCustom)

@@ -66,6 +66,8 @@ func tables() []tableSpec {
 		{"avStatus", 22, "AvStatus", "a status of a message object (clean, infected, suspicious, protected, corrupted, error, banned)"},
 		{"scanner", 23, "Scanner", "an anti-virus scanner (builtin, clamd)"},
 		{"filterRule", 24, "FilterRule", "an attachment rule (its configured name)"},
+		{"updateResult", 25, "UpdateResult", "how a signature update ended (updated, not_needed, error)"},
+		{"threat", 26, "Threat", "a threat name a scanner reported (the most frequent ones only)"},
 	}
 }
 

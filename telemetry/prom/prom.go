@@ -26,6 +26,9 @@ type Collector struct {
 func NewCollector(st *stats.Stats) *Collector {
 	c := &Collector{st: st, descs: map[string]*prometheus.Desc{}}
 	for _, d := range st.Descs() {
+		if d.MIBOnly {
+			continue
+		}
 		var labels []string
 		if d.Label != "" {
 			labels = []string{d.Label}
@@ -48,6 +51,9 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	snap := c.st.Snapshot()
 	for _, s := range snap.Samples {
+		if s.Desc.MIBOnly {
+			continue
+		}
 		vt := prometheus.GaugeValue
 		if s.Desc.Kind == stats.KindCounter {
 			vt = prometheus.CounterValue

@@ -56,6 +56,10 @@ type Desc struct {
 	// Table, for a family, names the MIB table it is a column of; families
 	// with the same label values share a table.
 	Table string
+	// MIBOnly keeps a family out of Prometheus: its label values come from
+	// outside (threat names) and would make unbounded series; the MIB table
+	// and /stats show its bounded top members.
+	MIBOnly bool
 }
 
 // Counter is a monotonically increasing count.

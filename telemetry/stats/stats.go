@@ -1,9 +1,13 @@
 package stats
 
 import (
+	"fmt"
 	"sync"
 	"time"
 )
+
+// ThreatTableSize is how many threat names the per-threat table keeps.
+const ThreatTableSize = 50
 
 // Presets are the label values a family exports from the start, at zero, so
 // that dashboards and alert rules see every series before the first event.
@@ -24,6 +28,7 @@ type Presets struct {
 	DNSResults         []string
 	AntispamStatuses   []string
 	ObjectStatuses     []string
+	UpdateResults      []string
 }
 
 // Stats is the single registry of figures. Fields are the typed handles that
@@ -129,6 +134,15 @@ type Stats struct {
 	AVScanTime     *HistogramFamily // by scanner
 	FilterHits     *CounterFamily   // attachment rules that matched, by rule
 	AVScannerUp    *GaugeFamily     // by scanner: 1 scanning, 0 failing
+	AVThreats      *TopCounters     // detections by threat name, the most frequent only
+	AVSignatures   *GaugeFamily     // by scanner: signatures in its database
+	AVDBReleased   *GaugeFamily     // by scanner: the database's release time, Unix seconds
+	AVDBAge        *GaugeFamily     // by scanner: seconds since that release, as last checked
+	AVDBState      *GaugeFamily     // by scanner: 0 current, 1 outdated, 2 obsolete
+	AVDBVersion    *GaugeFamily     // by scanner
+	AVUpdates      *CounterFamily   // signature updates, by result
+	AVLastHour     *Gauge           // detections in the last hour, for the outbreak alarm
+	AVOutbreak     *Gauge           // 1 while the outbreak alarm is raised
 
 	AgentXSessions *Counter // sessions opened with the master agent
 	AgentXRequests *Counter // requests the master agent sent
@@ -389,6 +403,23 @@ func New(p Presets) *Stats {
 	s.histogramFamily(Desc{Arc: 89, SumArc: 189, Name: "av_scan_duration_seconds", Label: "scanner", Table: "scanner",
 		Help: "Time a scanner took per object."}, s.AVScanTime)
 	s.AVScannerUp = gauges(91, "av_scanner_up", "scanner", "scanner", "1 while an anti-virus scanner scans, 0 after a scan failed until one succeeds.", nil)
+	s.AVThreats = newTopCounters(ThreatTableSize)
+	s.figures = append(s.figures, figure{desc: Desc{Arc: 92, Name: "av_threat_detections_total", Kind: KindCounter, Label: "threat",
+		Table: "threat", MIBOnly: true, Help: fmt.Sprintf("Objects found infected, by threat name: the %d most frequent since start (MIB and /stats only, never a Prometheus label).", ThreatTableSize)},
+		family: s.AVThreats.members})
+	s.scalar(Desc{Arc: 93, Name: "av_threats_forgotten_total", Kind: KindCounter,
+		Help: "Threat names dropped from the per-threat table to keep it at its size (the least counted goes)."}, s.AVThreats.Evicted)
+	s.AVSignatures = gauges(94, "av_signatures", "scanner", "scanner", "Signatures in a scanner's database (builtin: hash signatures; clamd: not reported, 0).", nil)
+	s.AVDBReleased = gauges(95, "av_db_released_timestamp_seconds", "scanner", "scanner",
+		"When a scanner's database was released, Unix seconds (builtin: newest signature file; clamd: its daily database's build time).", nil)
+	s.AVDBAge = gauges(96, "av_db_age_seconds", "scanner", "scanner", "Age of a scanner's database when last checked, seconds.", nil)
+	s.AVDBState = gauges(97, "av_db_state", "scanner", "scanner", "Freshness of a scanner's database: 0 current, 1 outdated, 2 obsolete.", nil)
+	s.AVDBVersion = gauges(98, "av_db_version", "scanner", "scanner",
+		"Version of a scanner's database (clamd: its daily database's number; builtin: the first 32 bits of the signature set's digest).", nil)
+	s.AVUpdates = counters(99, "av_updates_total", "result", "updateResult",
+		"Signature updates, by result (updated, not_needed, error).", p.UpdateResults)
+	s.AVLastHour = s.gauge(Desc{Arc: 100, Name: "av_detections_last_hour", Help: "Infected objects found in the last hour (the outbreak alarm's figure)."})
+	s.AVOutbreak = s.gauge(Desc{Arc: 101, Name: "av_outbreak", Help: "1 while the virus outbreak alarm is raised, else 0."})
 	s.FilterHits = counters(90, "contentfilter_hits_total", "rule", "filterRule", "Attachment rules that matched an object, by rule.", nil)
 	return s
 }

@@ -170,6 +170,11 @@ func TestRegistryCoversEveryHandle(t *testing.T) {
 				h.With(probe).Observe(time.Millisecond)
 			}
 			want = append(want, expect{f.Name, probe, v, true})
+		case *TopCounters:
+			for n := uint64(0); n < v; n++ {
+				h.Inc(probe)
+			}
+			want = append(want, expect{f.Name, probe, v, false})
 		case *Associations:
 			// open connections, a table for the MIB; not a number
 		case *TextFamily:

@@ -4,6 +4,7 @@ import (
 	"crypto/md5"
 	"crypto/sha1"
 	"crypto/sha256"
+	"encoding/hex"
 	"time"
 )
 
@@ -13,7 +14,13 @@ type DB struct {
 	bySize map[int]map[int64]map[string]string // digest length -> size (or anySize) -> digest -> name
 	Count  int                                 // signatures loaded
 	Newest time.Time                           // modification time of the newest signature file: the database's age
+	// Digest is SHA-256 over every file's base name and content in name
+	// order (name, NUL, content, NUL): the set's identity, whoever copied it.
+	Digest [sha256.Size]byte
 }
+
+// Version is the first 16 hex digits of Digest.
+func (db *DB) Version() string { return hex.EncodeToString(db.Digest[:8]) }
 
 func newDB() *DB {
 	return &DB{bySize: map[int]map[int64]map[string]string{}}

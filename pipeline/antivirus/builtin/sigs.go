@@ -5,6 +5,8 @@ package builtin
 
 import (
 	"bufio"
+	"bytes"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -76,10 +78,20 @@ func LoadDir(dir string) (*DB, error) {
 	if _, err := os.Stat(dir); err != nil {
 		return nil, fmt.Errorf("signature directory: %w", err)
 	}
-	sort.Strings(files)
+	sort.Slice(files, func(i, j int) bool { return filepath.Base(files[i]) < filepath.Base(files[j]) })
+	digest := sha256.New()
 	var errs []error
 	for _, f := range files {
-		if err := db.loadFile(f); err != nil {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("open signatures: %w", err))
+			continue
+		}
+		digest.Write([]byte(filepath.Base(f)))
+		digest.Write([]byte{0})
+		digest.Write(data)
+		digest.Write([]byte{0})
+		if err := db.load(f, data); err != nil {
 			errs = append(errs, err)
 		}
 		if st, err := os.Stat(f); err == nil && st.ModTime().After(db.Newest) {
@@ -89,16 +101,13 @@ func LoadDir(dir string) (*DB, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	copy(db.Digest[:], digest.Sum(nil))
 	return db, nil
 }
 
-func (db *DB) loadFile(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("open signatures: %w", err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
+// load reads the lines of one file; path names it in errors.
+func (db *DB) load(path string, data []byte) error {
+	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 4096), 1<<20)
 	var errs []error
 	for n := 1; sc.Scan(); n++ {

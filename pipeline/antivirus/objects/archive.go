@@ -57,7 +57,7 @@ func sniff(data []byte) format {
 // cannot be opened, or may not be because it is nested too deep.
 func (w *walker) open(o *Object) archive {
 	f := sniff(o.Data)
-	if f == notArchive {
+	if f == notArchive || w.lim.SkipArchives {
 		return nil
 	}
 	if o.Depth >= w.lim.MaxDepth {

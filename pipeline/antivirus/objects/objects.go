@@ -19,6 +19,10 @@ type Limits struct {
 	MaxTotal   int64 // total bytes unpacked across the message (default 100 MiB)
 	MaxObject  int64 // bytes of one object handed to scanners (default 25 MiB); larger ones are truncated and flagged
 	MaxRatio   int   // unpacked/packed ratio of an archive member above which it is a bomb (default 100)
+	// SkipArchives hands archives to the scanners whole, unopened: faster,
+	// but only a scanner that unpacks by itself (clamd) sees inside, and
+	// nothing inside is judged protected, corrupted or a bomb.
+	SkipArchives bool
 }
 
 const (
