@@ -79,6 +79,8 @@ bench: deps
 	$(GO) test -run XXX -bench CEFCost -benchtime 20000x ./internal/bench/
 	$(GO) test -run XXX -bench PolicyCost -benchtime 5000x ./internal/bench/
 	$(GO) test -run XXX -bench AntispamStage -benchtime 2x -cpu 1 -timeout 30m ./internal/bench/
+	$(GO) test -run XXX -bench AntivirusStage -benchtime 2x -cpu 1 -timeout 30m ./internal/bench/
+	$(GO) test -run XXX -bench AntivirusLargeMessage -benchtime 1x -timeout 30m ./internal/bench/
 	$(GO) test -run XXX -bench 'Format|ChannelTCP' -cpu 1 -benchtime 200000x ./telemetry/cef/
 	$(GO) test -run XXX -bench . -benchmem ./pipeline/spool/ ./telemetry/
 
@@ -99,6 +101,8 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzArchive -fuzztime $(FUZZTIME) ./pipeline/antivirus/objects/
 	$(GO) test -run XXX -fuzz FuzzParseLine -fuzztime $(FUZZTIME) ./pipeline/antivirus/builtin/
 	$(GO) test -run XXX -fuzz FuzzParseReply -fuzztime $(FUZZTIME) ./pipeline/antivirus/clamd/
+	$(GO) test -run XXX -fuzz FuzzParseVersion -fuzztime $(FUZZTIME) ./pipeline/antivirus/clamd/
+	$(GO) test -run XXX -fuzz FuzzParseIndex -fuzztime $(FUZZTIME) ./pipeline/antivirus/sigupdate/
 	$(GO) test -run XXX -fuzz FuzzCheck -fuzztime $(FUZZTIME) ./pipeline/contentfilter/
 	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./telemetry/agentx/
 	$(GO) test -run XXX -fuzz FuzzFormat -fuzztime $(FUZZTIME) ./telemetry/cef/

@@ -41,3 +41,26 @@ func FuzzParseReply(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseVersion: a VERSION reply either parses into an engine name and
+// a database version that are not negative, or fails; it never panics.
+func FuzzParseVersion(f *testing.F) {
+	for _, s := range []string{
+		"ClamAV 1.4.6/27462/Mon Nov 17 09:28:03 2026",
+		"ClamAV 1.0.7",
+		"ClamAV 1.0.7/-1/x",
+		"ClamAV /1/",
+		"clamav 1",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		v, err := parseVersion(line)
+		if err != nil {
+			return
+		}
+		if v.Engine == "" || v.Signatures < 0 || !strings.HasPrefix(line, "ClamAV ") {
+			t.Fatalf("parseVersion(%q) accepted %+v", line, v)
+		}
+	})
+}
