@@ -274,3 +274,50 @@ func TestAttachmentRulesThroughSMTP(t *testing.T) {
 		}
 	}
 }
+
+// TestUnreadableObjectsThroughSMTP: an encrypted zip is protected, a
+// truncated zip corrupted, a zip bomb suspicious (found within the limits:
+// the message is answered in seconds); each is quarantined by the default
+// policy, flagged with its status and counted.
+func TestUnreadableObjectsThroughSMTP(t *testing.T) {
+	sink := peers.StartSink(t, peers.SinkOptions{})
+	g := startGateway(t, avGateway, gwVars{"Sink": sink.Addr, "Name": "sink", "Scanner": "builtin", "Sigs": "", "Clamd": "127.0.0.1:9"})
+
+	var enc bytes.Buffer
+	zw := zip.NewWriter(&enc)
+	f, err := zw.CreateHeader(&zip.FileHeader{Name: "secret.doc", Flags: 1, Method: zip.Store}) // flag bit 0: encrypted
+	if err == nil {
+		_, err = f.Write([]byte("ciphertext, as far as anyone can tell"))
+	}
+	if err == nil {
+		err = zw.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole := zipOf(t, "report.txt", bytes.Repeat([]byte("quarterly figures "), 200))
+	bomb := zipOf(t, "zeros.bin", make([]byte, 64<<20)) // 64 MiB of zeros in about 64 KiB: ratio far over 100
+
+	for status, body := range map[string][]byte{"protected": enc.Bytes(), "corrupted": whole[:len(whole)/2], "suspicious": bomb} {
+		start := time.Now()
+		msg := withAttachment(status+" one", status+".zip", "application/zip", "base64", b64(body))
+		if _, err := sendMail(g.SMTP, "a@senders.test", []string{"u@example.test"}, msg, nil, nil); err != nil {
+			t.Fatalf("%s: %v", status, err)
+		}
+		t.Logf("%s: %d bytes of zip answered in %s", status, len(body), time.Since(start).Round(time.Millisecond))
+		flagged := eventsWith(g.events("scan.object_flagged"), "category", status)
+		if len(flagged) != 1 || !strings.Contains(fmt.Sprint(flagged[0]["text"]), status+".zip") {
+			t.Errorf("%s: flagged events %v", status, flagged)
+		}
+		if got := g.metric(fmt.Sprintf(`gatewatch_av_objects_total{status=%q}`, status)); got != 1 {
+			t.Errorf("av_objects_total{%s} = %v, want 1", status, got)
+		}
+	}
+	code, listing := g.cli("quarantine", "list")
+	if code != 0 || !strings.Contains(listing, "3 message(s)") {
+		t.Errorf("quarantine list: %d %s", code, listing)
+	}
+	if got := g.metric(`gatewatch_messages_completed_total{outcome="quarantined"}`); got != 3 {
+		t.Errorf("messages_completed_total{quarantined} = %v, want 3", got)
+	}
+}
