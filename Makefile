@@ -19,7 +19,7 @@ PEER_CMDS := /usr/sbin/postfix /usr/sbin/smtp-sink /usr/sbin/smtp-source /usr/bi
 # run from there (libestr0 and libfastjson4 above are its libraries).
 RSYSLOG_ROOT := /usr/local/lib/gatewatch-peers/rsyslog
 
-.PHONY: all build run test test-unit lint bench docs deps fuzz clean eval-spam
+.PHONY: all build run test test-unit lint bench docs dashboards deps fuzz clean eval-spam
 
 all: build
 
@@ -111,9 +111,14 @@ fuzz:
 	# shutdown race ("context deadline exceeded"); a count does not.
 	$(GO) test -run XXX -fuzz FuzzOpenSegment -fuzztime 20000x ./telemetry/cef/journal/
 
+# dashboards writes the Grafana dashboards (dashboards/grafana/*.json) from
+# their Go description, which names metrics the gateway registers.
+dashboards:
+	$(GO) run ./dashboards/generate
+
 # docs rewrites what is generated from the code: the README's event catalog
-# and statistics, and the MIB.
-docs: build
+# and statistics, the MIB and the dashboards.
+docs: build dashboards
 	$(BIN) mib > mibs/GATEWATCH-MIB.txt
 	@awk -v gen="$$($(BIN) catalog)" '/<!-- BEGIN GENERATED: catalog -->/{print; print gen; skip=1; next} /<!-- END GENERATED: catalog -->/{skip=0} !skip' README.md > README.md.tmp && mv README.md.tmp README.md
 

@@ -74,7 +74,11 @@ func writeReference(w io.Writer) {
 		if d.LegacyEach != "" {
 			legacy += ", " + strings.ReplaceAll(d.LegacyEach, "%s", "<"+d.Label+">")
 		}
-		fmt.Fprintf(w, "| `%s_%s` | %s | %s | %s | %d | %s |\n", prom.Namespace, d.Name, d.Kind, d.Label, code(legacy), d.Arc, d.Help)
+		name := fmt.Sprintf("`%s_%s`", prom.Namespace, d.Name)
+		if d.MIBOnly {
+			name = fmt.Sprintf("(not exported) `%s`", d.Name)
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %d | %s |\n", name, d.Kind, d.Label, code(legacy), d.Arc, d.Help)
 	}
 }
 

@@ -105,12 +105,18 @@ func (w *Watcher) Check(now time.Time) {
 		w.level(telemetry.QueueSizeHigh, telemetry.QueueSizeNormal, size, cfg.QueueSize, "",
 			fmt.Sprintf("%d messages queued, threshold %d", size, cfg.QueueSize))
 	}
+	var age int64
+	id, at, ok := w.spool.Oldest()
+	if ok {
+		age = max(int64(now.Sub(at).Seconds()), 0)
+	}
+	w.st.QueueOldestAge.Set(age)
+	avail, size, spaceErr := space(w.spool.Dir())
+	if spaceErr == nil {
+		w.st.SpoolFree.Set(avail)
+		w.st.SpoolSize.Set(size)
+	}
 	if cfg.QueueAge > 0 {
-		var age int64
-		id, at, ok := w.spool.Oldest()
-		if ok {
-			age = int64(now.Sub(at).Seconds())
-		}
 		limit := int64(cfg.QueueAge.Seconds())
 		w.level(telemetry.QueueAgeHigh, telemetry.QueueAgeNormal, age, limit, id,
 			fmt.Sprintf("oldest queued message %s is %ds old, threshold %ds", id, age, limit))
@@ -121,12 +127,11 @@ func (w *Watcher) Check(now time.Time) {
 				fmt.Sprintf("%d%% of recipients failed for good over the last %s, threshold %d%%", rate, cfg.Window, cfg.BounceRate))
 		}
 	}
-	if cfg.SpoolFree > 0 {
-		if free, err := freeMiB(w.spool.Dir()); err == nil {
-			// Low space is the alarm here: compare the shortfall.
-			w.levelBelow(telemetry.DiskSpaceLow, telemetry.DiskSpaceNormal, free, cfg.SpoolFree,
-				fmt.Sprintf("%d MiB free for the spool, threshold %d MiB", free, cfg.SpoolFree))
-		}
+	if cfg.SpoolFree > 0 && spaceErr == nil {
+		// Low space is the alarm here: compare the shortfall.
+		free := avail >> 20
+		w.levelBelow(telemetry.DiskSpaceLow, telemetry.DiskSpaceNormal, free, cfg.SpoolFree,
+			fmt.Sprintf("%d MiB free for the spool, threshold %d MiB", free, cfg.SpoolFree))
 	}
 }
 
@@ -175,12 +180,12 @@ func (w *Watcher) bounceRate(now time.Time, cfg *Config) (int64, bool) {
 	return int64((cur.bounced - base.bounced) * 100 / settled), true
 }
 
-// freeMiB is the space an unprivileged writer can still use on dir's file
-// system.
-func freeMiB(dir string) (int64, error) {
+// space is what an unprivileged writer can still use on dir's file
+// system, and its size, in bytes.
+func space(dir string) (avail, size int64, err error) {
 	var fs syscall.Statfs_t
 	if err := syscall.Statfs(dir, &fs); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	return int64(fs.Bavail) * fs.Bsize / (1 << 20), nil
+	return int64(fs.Bavail) * fs.Bsize, int64(fs.Blocks) * fs.Bsize, nil
 }

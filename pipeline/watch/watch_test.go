@@ -84,7 +84,7 @@ func TestQueueSizeRaisesAndClearsWithHysteresis(t *testing.T) {
 }
 
 func TestQueueAgeNamesTheOldestMessage(t *testing.T) {
-	w, sp, _, rec := setup(t, Config{QueueAge: time.Hour})
+	w, sp, st, rec := setup(t, Config{QueueAge: time.Hour})
 	id := sp.NewID()
 	d, err := sp.NewDraft(id, 1)
 	if err != nil {
@@ -99,6 +99,12 @@ func TestQueueAgeNamesTheOldestMessage(t *testing.T) {
 		t.Fatalf("a fresh message raised %v", rec.types())
 	}
 	w.Check(time.Now().Add(2 * time.Hour))
+	if age := st.QueueOldestAge.Load(); age < 7199 || age > 7300 {
+		t.Errorf("queue_oldest_age_seconds = %d two hours on", age)
+	}
+	if free, size := st.SpoolFree.Load(), st.SpoolSize.Load(); free <= 0 || size < free {
+		t.Errorf("spool_free_bytes %d, spool_filesystem_bytes %d", free, size)
+	}
 	ev := rec.last()
 	if ev.Type != telemetry.QueueAgeHigh || ev.QueueID != id || ev.Count < 7199 || ev.Threshold != 3600 {
 		t.Fatalf("age event = %+v", ev)
@@ -141,10 +147,11 @@ func TestSpoolFreeSpace(t *testing.T) {
 	w, sp, _, rec := setup(t, Config{SpoolFree: 1 << 40}) // a petabyte: surely short
 	w.Check(time.Now())
 	ev := rec.last()
-	free, err := freeMiB(sp.Dir())
+	avail, _, err := space(sp.Dir())
 	if err != nil {
 		t.Fatal(err)
 	}
+	free := avail >> 20
 	if ev.Type != telemetry.DiskSpaceLow || ev.Count != free || ev.Threshold != 1<<40 {
 		t.Fatalf("disk event = %+v (free %d MiB)", ev, free)
 	}

@@ -144,6 +144,10 @@ type Stats struct {
 	AVLastHour     *Gauge           // detections in the last hour, for the outbreak alarm
 	AVOutbreak     *Gauge           // 1 while the outbreak alarm is raised
 
+	QueueOldestAge *Gauge // seconds, as the watcher last saw it
+	SpoolFree      *Gauge // bytes an unprivileged writer can still use on the spool's file system
+	SpoolSize      *Gauge // bytes of that file system
+
 	AgentXSessions *Counter // sessions opened with the master agent
 	AgentXRequests *Counter // requests the master agent sent
 
@@ -420,6 +424,11 @@ func New(p Presets) *Stats {
 		"Signature updates, by result (updated, not_needed, error).", p.UpdateResults)
 	s.AVLastHour = s.gauge(Desc{Arc: 100, Name: "av_detections_last_hour", Help: "Infected objects found in the last hour (the outbreak alarm's figure)."})
 	s.AVOutbreak = s.gauge(Desc{Arc: 101, Name: "av_outbreak", Help: "1 while the virus outbreak alarm is raised, else 0."})
+	s.QueueOldestAge = s.gauge(Desc{Arc: 102, Name: "queue_oldest_age_seconds",
+		Help: "Age of the oldest message in the queue, seconds (0 when it is empty), as of the last check (alerts.interval)."})
+	s.SpoolFree = s.gauge(Desc{Arc: 103, Name: "spool_free_bytes",
+		Help: "Space the gateway can still use on the spool's file system, bytes, as of the last check (alerts.interval)."})
+	s.SpoolSize = s.gauge(Desc{Arc: 104, Name: "spool_filesystem_bytes", Help: "Size of the spool's file system, bytes."})
 	s.FilterHits = counters(90, "contentfilter_hits_total", "rule", "filterRule", "Attachment rules that matched an object, by rule.", nil)
 	return s
 }

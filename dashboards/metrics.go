@@ -1,0 +1,46 @@
+package dashboards
+
+import (
+	"fmt"
+
+	"github.com/gatewatch/gatewatch/telemetry"
+	"github.com/gatewatch/gatewatch/telemetry/prom"
+	"github.com/gatewatch/gatewatch/telemetry/stats"
+)
+
+// catalog is every figure the gateway exports to Prometheus, by its name
+// without the namespace.
+type catalog map[string]stats.Desc
+
+func exported() catalog {
+	c := catalog{}
+	for _, d := range telemetry.NewStats().Descs() {
+		if !d.MIBOnly {
+			c[d.Name] = d
+		}
+	}
+	return c
+}
+
+// metric is the full name of a figure; an unknown one is an error the
+// build reports, so a renamed metric cannot leave a dashboard behind.
+func (c catalog) metric(name string) (string, error) {
+	if _, ok := c[name]; !ok {
+		return "", fmt.Errorf("no metric %q is exported", name)
+	}
+	return prom.Namespace + "_" + name, nil
+}
+
+// Exported lists the full names of every metric the gateway exports, with
+// the histogram series Prometheus derives from each histogram.
+func Exported() []string {
+	var out []string
+	for _, d := range telemetry.NewStats().Descs() {
+		if d.MIBOnly {
+			continue
+		}
+		name := prom.Namespace + "_" + d.Name
+		out = append(out, name)
+	}
+	return out
+}
