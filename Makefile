@@ -59,6 +59,7 @@ deps:
 test: deps
 	GATEWATCH_REQUIRE_PEERS=1 $(GO) test -p 1 -race -count=1 -timeout 30m $$($(GO) list $(PKGS) | grep -v /internal/evalspam)
 	GATEWATCH_REQUIRE_PEERS=1 $(GO) test -count=1 -timeout 60m -run TestEvalSpam ./internal/evalspam/
+	$(MAKE) demo DEMO_SECONDS=30
 
 test-unit:
 	$(GO) test -race -count=1 -short $(PKGS)
@@ -83,6 +84,17 @@ bench: deps
 	$(GO) test -run XXX -bench AntivirusLargeMessage -benchtime 1x -timeout 30m ./internal/bench/
 	$(GO) test -run XXX -bench 'Format|ChannelTCP' -cpu 1 -benchtime 200000x ./telemetry/cef/
 	$(GO) test -run XXX -bench . -benchmem ./pipeline/spool/ ./telemetry/
+
+# demo starts the gateway with real peers on loopback (snmpd as AgentX
+# master, snmptrapd, syslog-ng parsing CEF, Prometheus, clamd, unbound, two
+# smtp-sinks, one refusing), sends a traffic mix (clean, spam, blacklisted,
+# EICAR, banned .exe, oversize, relay attempt, a failing route) and prints
+# where to look. It runs until Ctrl-C, which stops every process it started;
+# DEMO_SECONDS=N runs N seconds instead and then checks that every channel
+# (SNMP, traps, CEF, Prometheus, the sink) received data.
+DEMO_SECONDS ?= 0
+demo: deps
+	GATEWATCH_DEMO=1 DEMO_SECONDS=$(DEMO_SECONDS) GATEWATCH_REQUIRE_PEERS=1 $(GO) test -run TestDemo -count=1 -v -timeout 0 ./internal/demo/
 
 # fuzz runs every fuzz target for FUZZTIME each.
 FUZZTIME ?= 30s

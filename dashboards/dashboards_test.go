@@ -167,12 +167,6 @@ func TestDashboardStructure(t *testing.T) {
 	}
 }
 
-// Substitute replaces Grafana's variables and macros with values PromQL
-// accepts, as Grafana does before it sends a query.
-func Substitute(expr string) string {
-	return strings.NewReplacer("$__rate_interval", "1m", "$__range", "1h", "$__interval", "15s", "$instance", ".*").Replace(expr)
-}
-
 // TestMetricCoverage: every query parses; every metric a panel names is
 // exported, and every exported metric is on some panel.
 func TestMetricCoverage(t *testing.T) {
@@ -229,4 +223,20 @@ func exportedCatalogHistograms() []string {
 		}
 	}
 	return out
+}
+
+func TestQueriesListsEveryTarget(t *testing.T) {
+	qs, err := Queries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, d := range loadCommitted(t) {
+		for _, p := range d.Panels {
+			n += len(p.Targets)
+		}
+	}
+	if len(qs) != n || n == 0 {
+		t.Errorf("Queries lists %d queries, the dashboards hold %d", len(qs), n)
+	}
 }

@@ -31,8 +31,8 @@ func (c catalog) metric(name string) (string, error) {
 	return prom.Namespace + "_" + name, nil
 }
 
-// Exported lists the full names of every metric the gateway exports, with
-// the histogram series Prometheus derives from each histogram.
+// Exported lists the full names of every metric the gateway exports (a
+// histogram by its base name; Prometheus adds _bucket, _sum and _count).
 func Exported() []string {
 	var out []string
 	for _, d := range telemetry.NewStats().Descs() {

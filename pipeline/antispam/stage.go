@@ -106,9 +106,15 @@ func (s *Stage) Reload(cfg Config, d Deps) error {
 		if _, ok := cfg.Scores[cl.check]; !ok {
 			c.scores[cl.check] = l.Score
 		}
+		s.st.Introduce("dnsZone", l.Name)
+		s.st.AntispamCheckErrs.With(cl.check)
 		if !s.health(l.Name).down.Load() { // a reload does not make a silent list answer
 			s.st.DNSListUp.With(l.Name).Set(1)
 		}
+	}
+	// The groups that can fail are charted from the start, at zero.
+	for _, g := range []string{groupRDNS, groupSPF, groupDKIM, groupDMARC} {
+		s.st.AntispamCheckErrs.With(g)
 	}
 	for name, sc := range cfg.Scores {
 		c.scores[name] = sc

@@ -66,6 +66,7 @@ func New(cfg Config, emit telemetry.Emitter, st *stats.Stats) (*Stage, error) {
 		return nil, err
 	}
 	for _, name := range cfg.Scanners {
+		st.Introduce("scanner", name)
 		st.AVScannerUp.With(name).Set(1)
 	}
 	return s, nil

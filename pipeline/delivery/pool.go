@@ -33,6 +33,7 @@ type pool struct {
 func newPool(d *Deliverer, r compiledRoute) *pool {
 	p := &pool{d: d, route: r, jobs: newFIFO[*job](), halted: make(chan struct{}), retired: make(chan struct{})}
 	p.bufs.New = func() any { b := make([]byte, 32<<10); return &b }
+	d.opts.Stats.Introduce("route", r.name)
 	d.opts.Stats.RouteUp.With(r.name).Set(1)
 	for i := 0; i < r.conc; i++ {
 		p.wg.Add(1)

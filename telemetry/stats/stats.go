@@ -178,6 +178,19 @@ type figure struct {
 	scalar func() uint64
 	family func() []LabelValue
 	hist   func() []LabelHistogram
+	touch  func(label string) // creates a family's member at zero
+}
+
+// Introduce creates, at zero, the member for label in every family of
+// table ("route", "scanner", "dnsZone", ...): a route or a scanner is on
+// every chart and in every alert from the moment it is configured, not
+// from its first failure.
+func (s *Stats) Introduce(table, label string) {
+	for _, f := range s.figures {
+		if f.touch != nil && f.desc.Table == table {
+			f.touch(label)
+		}
+	}
 }
 
 // LabelValue is one member of a family.
@@ -344,10 +357,10 @@ func New(p Presets) *Stats {
 	s.ChannelSent = newFamily(func() *Counter { return new(Counter) }, nil)
 	s.counterFamily(Desc{Arc: 58, Name: "channel_sent_total", Label: "channel", Table: "channel",
 		Help: "Records a telemetry channel's consumer took (for CEF over TCP/TLS: acknowledged by the peer's TCP stack)."}, s.ChannelSent)
-	s.ChannelBacklog = newFamily(func() *Gauge { return new(Gauge) }, nil)
+	s.ChannelBacklog = newFamily(func() *Gauge { return new(Gauge) }, p.Channels)
 	s.gaugeFamily(Desc{Arc: 59, Name: "channel_backlog_records", Label: "channel", Table: "channel",
 		Help: "Records waiting in a channel's disk buffer for its consumer."}, s.ChannelBacklog)
-	s.ChannelBacklogBytes = newFamily(func() *Gauge { return new(Gauge) }, nil)
+	s.ChannelBacklogBytes = newFamily(func() *Gauge { return new(Gauge) }, p.Channels)
 	s.gaugeFamily(Desc{Arc: 60, Name: "channel_backlog_bytes", Label: "channel", Table: "channel",
 		Help: "Bytes waiting in a channel's disk buffer for its consumer."}, s.ChannelBacklogBytes)
 	s.MessagesCompleted = newFamily(func() *Counter { return new(Counter) }, p.Outcomes)
@@ -477,7 +490,7 @@ func registerFamily[T any](s *Stats, d Desc, f *Family[T], read func(*T) uint64)
 			out[i] = LabelValue{l, read(f.With(l))}
 		}
 		return out
-	}})
+	}, touch: func(l string) { f.With(l) }})
 }
 
 func (s *Stats) histogram(d Desc, h *Histogram) {
@@ -496,7 +509,7 @@ func (s *Stats) histogramFamily(d Desc, f *HistogramFamily) {
 			out[i] = LabelHistogram{l, f.With(l).Load()}
 		}
 		return out
-	}})
+	}, touch: func(l string) { f.With(l) }})
 }
 
 func clamp(v int64) uint64 {

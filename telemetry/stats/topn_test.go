@@ -33,3 +33,24 @@ func TestTopCountersKeepTheMostCounted(t *testing.T) {
 		t.Errorf("evicted %d, want 10", top.Evicted())
 	}
 }
+
+func TestIntroduceCreatesEveryMemberOfTheTable(t *testing.T) {
+	st := New(Presets{})
+	st.Introduce("route", "mx1")
+	snap := st.Snapshot()
+	for _, name := range []string{"route_deferred_recipients_total", "route_bounced_recipients_total", "route_up", "route_connection_failures_total"} {
+		if _, ok := snap.Lookup(name, "mx1"); !ok {
+			t.Errorf("%s{route=mx1} not introduced", name)
+		}
+	}
+	found := false
+	for _, h := range snap.Histograms {
+		found = found || (h.Desc.Name == "delivery_duration_seconds" && h.Label == "mx1")
+	}
+	if !found {
+		t.Error("delivery_duration_seconds{route=mx1} not introduced")
+	}
+	if _, ok := snap.Lookup("av_scans_total", "mx1"); ok {
+		t.Error("a route name reached the scanner table")
+	}
+}
