@@ -67,8 +67,9 @@ delivery:
 `
 
 // monitoredTraffic sends one message of every kind the dashboards tell
-// apart: clean, spam, probable spam, blacklisted, infected, banned part,
-// oversize, relay attempt, a failing route, a policy group.
+// apart: clean, spam, probable spam, formal, blacklisted, infected, banned
+// part, unscannable (a broken zip), oversize, relay attempt, a failing
+// route, a policy group.
 func monitoredTraffic(t *testing.T, g *gwProc) {
 	swaks := func(localIP, from, to, subject string, extra ...string) {
 		args := append([]string{"--server", g.SMTP, "--local-interface", localIP, "--from", from, "--to", to,
@@ -78,14 +79,16 @@ func monitoredTraffic(t *testing.T, g *gwProc) {
 	swaks("127.0.0.4", "a@pass.spf.test", "user@example.test", "clean one", "--body", "hello")
 	swaks("127.0.0.2", "a@pass.spf.test", "user@example.test", "spam one", "--body", "cheap at http://www.spammy-domain.test/buy")
 	swaks("127.0.0.2", "a@soft.spf.test", "user@example.test", "probable one", "--body", "hello")
+	swaks("127.0.0.4", "a@pass.spf.test", "user@example.test", "formal one", "--body", "I am away", "--add-header", "Auto-Submitted: auto-replied")
 	swaks("127.0.0.4", "a@blocked.test", "user@example.test", "blacklisted one", "--body", "hello")
 	swaks("127.0.0.2", "a@pass.spf.test", "x@elsewhere.test", "relay attempt", "--body", "hello")
-	swaks("127.0.0.1", "a@senders.test", "user@example.test", "oversize one", "--body", strings.Repeat("x", 300000))
 	swaks("127.0.0.1", "a@senders.test", "someone@broken.example.test", "to a failing route", "--body", "hello")
 	swaks("127.0.0.1", "a@senders.test", "staff@example.test", "for the staff", "--body", "hello")
 	for _, msg := range [][]byte{
 		withAttachment("infected one", "x.com", "application/octet-stream", "base64", b64([]byte(eicarString))),
 		withAttachment("banned one", "tool.exe", "application/octet-stream", "base64", b64([]byte("MZ not a program"))),
+		withAttachment("unscannable one", "half.zip", "application/zip", "base64", b64(zipOf(t, "a.txt", []byte("some text"))[:40])),
+		[]byte("Subject: oversize one\r\n\r\n" + strings.Repeat(strings.Repeat("x", 98)+"\r\n", 3000)),
 	} {
 		if _, err := sendMail(g.SMTP, "a@senders.test", []string{"user@example.test"}, msg, nil, nil); err != nil {
 			t.Logf("%v", err)
@@ -117,6 +120,19 @@ func TestDashboardAndAlertQueriesReturnData(t *testing.T) {
 
 	monitoredTraffic(t, g)
 	waitFor(t, "the failing route's bounce", 30*time.Second, func() bool { return g.metric("gatewatch_bounced_recipients_total") >= 1 })
+	for _, series := range []string{
+		`gatewatch_antispam_messages_total{status="spam"}`, `gatewatch_antispam_messages_total{status="probable_spam"}`,
+		`gatewatch_antispam_messages_total{status="formal"}`, `gatewatch_antispam_messages_total{status="clean"}`,
+		`gatewatch_refused_total{reason="relay_denied"}`, `gatewatch_refused_total{reason="message_size_limit"}`,
+		`gatewatch_refused_total{reason="scan_reject"}`, `gatewatch_objects_flagged_total{status="infected"}`,
+		`gatewatch_objects_flagged_total{status="banned"}`, `gatewatch_objects_flagged_total{status="corrupted"}`,
+		`gatewatch_messages_completed_total{outcome="quarantined"}`, `gatewatch_messages_completed_total{outcome="delivered"}`,
+		`gatewatch_route_bounced_recipients_total{route="broken"}`, `gatewatch_policy_group_outcomes_total{group="staff"}`,
+	} {
+		if g.metric(series) < 1 {
+			t.Errorf("the traffic did not produce %s", series)
+		}
+	}
 	// rate() over a minute needs at least two samples of the new values.
 	prom.WaitForData(t, `count_over_time(gatewatch_bounced_recipients_total[1m]) >= 3 and gatewatch_bounced_recipients_total > 0`, 60*time.Second)
 
