@@ -62,6 +62,7 @@ func NewStats(channels ...string) *stats.Stats {
 		AntispamStatuses:   []string{"spam", "probable_spam", "formal", "clean"},
 		ObjectStatuses:     []string{"clean", "infected", "suspicious", "protected", "corrupted", "error", "banned"},
 		UpdateResults:      []string{"updated", "not_needed", "error"},
+		Modes:              []string{"smtp", "milter", "cgp"},
 	})
 }
 

@@ -68,6 +68,9 @@ const (
 	DBCurrent
 	Outbreak
 	OutbreakOver
+	IntegrationSession
+	IntegrationVerdict
+	IntegrationError
 	typeEnd
 )
 
@@ -165,6 +168,7 @@ func specOf(t Type) Spec {
 			Step:        true,
 			Description: "An SMTP client connected and was greeted.",
 			apply: func(s *stats.Stats, ev Event) {
+				s.ModeSessions.With("smtp").Inc()
 				s.IncomingConnectionsTotal.Inc()
 				s.IncomingConnectionsMax.Observe(s.IncomingConnections.Add(1))
 				s.Associations.Open(ev.SessionID, "", ev.ClientIP, true)
@@ -190,6 +194,7 @@ func specOf(t Type) Spec {
 		return Spec{Name: "message.refused", CEFName: "Message refused", Severity: 5, Level: LevelInfo,
 			Description: "A sender, recipient or message was refused with a 4xx/5xx reply; Reason says why.",
 			apply: func(s *stats.Stats, ev Event) {
+				s.ModeRefused.With("smtp").Inc()
 				s.Refused.With(string(ev.Reason)).Inc()
 				if ev.Reason == ReasonMalformed {
 					s.MalformedMessages.Inc()
@@ -200,6 +205,7 @@ func specOf(t Type) Spec {
 			Step:        true,
 			Description: "A message was spooled and the client got 250 with its queue ID.",
 			apply: func(s *stats.Stats, ev Event) {
+				s.ModeMessages.With("smtp").Inc()
 				s.ReceivedMessages.Inc()
 				s.ReceivedBytes.Add(uint64(ev.Size))
 				s.ReceivedRecipients.Add(uint64(ev.Recipients))
@@ -488,6 +494,23 @@ func specOf(t Type) Spec {
 			Description: "Detections in the last hour (Count) fell below the outbreak threshold again.",
 			CountLabel:  "DetectionsLastHour",
 			apply:       func(s *stats.Stats, ev Event) { s.AVOutbreak.Set(0) }}
+	case IntegrationSession:
+		return Spec{Name: "integration.session", CEFName: "Integration session opened", Severity: 1, Level: LevelDebug,
+			Description: "An MTA connected to the milter listener, or CommuniGate Pro started the helper (Mode says which); ClientIP is the MTA's.",
+			apply:       func(s *stats.Stats, ev Event) { s.ModeSessions.With(ev.Mode).Inc() }}
+	case IntegrationVerdict:
+		return Spec{Name: "integration.verdict", CEFName: "Message judged for an MTA", Severity: 3, Level: LevelInfo,
+			Description: "A message another MTA holds (Mode: milter, cgp) was scanned and judged: Action is what the MTA was told (accept, reject, tempfail, discard, quarantine), QueueID ours, MTAQueueID the MTA's, Text the reply or the changes made.",
+			apply: func(s *stats.Stats, ev Event) {
+				s.ModeMessages.With(ev.Mode).Inc()
+				if ev.Action == "reject" || ev.Action == "tempfail" {
+					s.ModeRefused.With(ev.Mode).Inc()
+				}
+			}}
+	case IntegrationError:
+		return Spec{Name: "integration.error", CEFName: "Integration request failed", Severity: 6, Level: LevelWarn,
+			Description: "A milter or CommuniGate Pro helper request could not be judged (Err: a protocol error, an unreadable file, a scan failure); the MTA got a temporary failure or an error.",
+			apply:       func(s *stats.Stats, ev Event) { s.ModeErrors.With(ev.Mode).Inc() }}
 	}
 	panic("telemetry: catalog has no entry for type " + strconv.Itoa(int(t)))
 }

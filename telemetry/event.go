@@ -38,6 +38,9 @@ type Event struct {
 	Group       string   // policy group that decided
 	Category    string   // quarantine category, archive kind, notification kind or store
 
+	Mode       string // how the message reached us when not over SMTP: milter, cgp
+	MTAQueueID string // the queue ID of the MTA that holds the message (milter, cgp modes)
+
 	Route  string // route name (low-cardinality label)
 	Remote string // next hop address
 	Stage  string // scan stage name
@@ -168,6 +171,8 @@ func (ev *Event) Fields(fn func(Field)) {
 	str("parent_id", ev.Parent)
 	str("group", ev.Group)
 	str("category", ev.Category)
+	str("mode", ev.Mode)
+	str("mta_queue_id", ev.MTAQueueID)
 	str("route", ev.Route)
 	str("remote", ev.Remote)
 	str("stage", ev.Stage)

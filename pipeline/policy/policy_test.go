@@ -294,3 +294,22 @@ func FuzzRender(f *testing.F) {
 		_ = Render(&b, m, pipeline.Treatment{RemoveParts: true, MarkSubject: "[x]"}, "1K0W00000000CHLD")
 	})
 }
+
+func TestAtRecipient(t *testing.T) {
+	cfg := Config{Default: defaults()}
+	cfg.Lists.SendersBlack = []string{"*@blocked.test"}
+	cfg.Lists.ClientsBlack = []string{"192.0.2.0/24"}
+	e, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tr, refuse := e.AtRecipient("198.51.100.1", "a@blocked.test", "u@example.test"); !refuse || tr.Action != pipeline.ActionReject || tr.Reply.Code != 554 {
+		t.Errorf("blacklisted sender: %+v %v", tr, refuse)
+	}
+	if _, refuse := e.AtRecipient("192.0.2.9", "a@fine.test", "u@example.test"); !refuse {
+		t.Error("blacklisted client not refused")
+	}
+	if _, refuse := e.AtRecipient("198.51.100.1", "a@fine.test", "u@example.test"); refuse {
+		t.Error("a listed nowhere sender refused")
+	}
+}

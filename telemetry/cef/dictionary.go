@@ -50,6 +50,8 @@ func Dictionary() []Key {
 		{Key: "fname", Max: maxText, Field: "attachments", Doc: "Attachment file names, decoded, comma-separated."},
 		{Key: "fsize", Field: "size", Doc: "Message size in bytes (the object's, on object records)."},
 		{Key: "fileHash", Max: maxText, Field: "sha256", Doc: "SHA-256 of the object a scan flagged, hex."},
+		{Key: "app", Max: maxShort, Field: "mode", Doc: "How the message reached the gateway when not over SMTP: milter, cgp."},
+		{Key: "fileId", Max: maxText, Field: "mta_queue_id", Doc: "Queue ID (queue file name) of the MTA that holds the message, in milter and CommuniGate Pro modes."},
 		{Key: "act", Max: maxShort, Field: "action", Doc: "What was done with the message: accept, reject, tempfail, discard, delete."},
 		{Key: "outcome", Max: maxShort, Field: "outcome", Doc: "How it ended: delivered, bounced, partial, refused, discarded, deleted."},
 		{Key: "reason", Max: maxText, Field: "reason", Doc: "Why it was refused or failed: a fixed code such as relay_denied, message_size_limit, rejected, expired; on object records the threat a scanner named or the attachment rule that matched (the log's `threat`)."},

@@ -172,6 +172,8 @@ func (f *Formatter) append(dst []byte, ev *telemetry.Event, scale int) []byte {
 	}
 	x.num("fsize", ev.Size)
 	x.str("fileHash", ev.Hash, maxText)
+	x.str("app", ev.Mode, maxShort)
+	x.str("fileId", ev.MTAQueueID, maxText)
 	x.str("act", ev.Action, maxShort)
 	x.str("outcome", ev.Outcome, maxShort)
 	reason := string(ev.Reason)

@@ -33,7 +33,8 @@ func hostileEvent(typ telemetry.Type, piece string) telemetry.Event {
 		Route: "route " + piece, Remote: "198.51.100.9:25", Stage: "stage " + piece, Reason: telemetry.ReasonRejected,
 		Code: 550, Status: "5.7.1", Text: "text " + piece, Channel: "cef:siem", Count: 7, Threshold: 5, Attempt: 3,
 		Duration: 1500 * time.Microsecond, Err: "error " + piece,
-		Parent: "parent " + piece, Group: "group " + piece, Category: "category " + piece, Hash: "hash " + piece}
+		Parent: "parent " + piece, Group: "group " + piece, Category: "category " + piece, Hash: "hash " + piece,
+		Mode: "mode " + piece, MTAQueueID: "mtaq " + piece}
 }
 
 // hostileFields maps extension keys to the event value they must carry.
@@ -43,6 +44,7 @@ func hostileFields(ev telemetry.Event) map[string]string {
 		"cs1": ev.Subject, "cs2": ev.MessageID, "fname": strings.Join(ev.Attachments, ", "), "cs3": ev.Verdicts,
 		"cs4": ev.Route, "cs6": ev.Stage, "msg": ev.Text, "flexString1": ev.Err,
 		"oldFileId": ev.Parent, "dpriv": ev.Group, "deviceEventCategory": ev.Category, "fileHash": ev.Hash,
+		"app": ev.Mode, "fileId": ev.MTAQueueID,
 	}
 }
 

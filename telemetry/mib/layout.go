@@ -68,6 +68,7 @@ func tables() []tableSpec {
 		{"filterRule", 24, "FilterRule", "an attachment rule (its configured name)"},
 		{"updateResult", 25, "UpdateResult", "how a signature update ended (updated, not_needed, error)"},
 		{"threat", 26, "Threat", "a threat name a scanner reported (the most frequent ones only)"},
+		{"mode", 27, "Mode", "how mail reaches the gateway (smtp, milter, cgp)"},
 	}
 }
 

@@ -29,6 +29,7 @@ type Presets struct {
 	AntispamStatuses   []string
 	ObjectStatuses     []string
 	UpdateResults      []string
+	Modes              []string
 }
 
 // Stats is the single registry of figures. Fields are the typed handles that
@@ -143,6 +144,11 @@ type Stats struct {
 	AVUpdates      *CounterFamily   // signature updates, by result
 	AVLastHour     *Gauge           // detections in the last hour, for the outbreak alarm
 	AVOutbreak     *Gauge           // 1 while the outbreak alarm is raised
+
+	ModeSessions *CounterFamily // by integration mode: smtp, milter, cgp
+	ModeMessages *CounterFamily
+	ModeRefused  *CounterFamily
+	ModeErrors   *CounterFamily
 
 	QueueOldestAge *Gauge // seconds, as the watcher last saw it
 	SpoolFree      *Gauge // bytes an unprivileged writer can still use on the spool's file system
@@ -442,6 +448,14 @@ func New(p Presets) *Stats {
 	s.SpoolFree = s.gauge(Desc{Arc: 103, Name: "spool_free_bytes",
 		Help: "Space the gateway can still use on the spool's file system, bytes, as of the last check (alerts.interval)."})
 	s.SpoolSize = s.gauge(Desc{Arc: 104, Name: "spool_filesystem_bytes", Help: "Size of the spool's file system, bytes."})
+	s.ModeSessions = counters(105, "mode_sessions_total", "mode", "mode",
+		"Sessions by how mail reaches the gateway: smtp (clients of the receiver), milter (MTA connections), cgp (CommuniGate Pro helper runs).", p.Modes)
+	s.ModeMessages = counters(106, "mode_messages_total", "mode", "mode",
+		"Messages judged, by mode (smtp: accepted with 250; milter and cgp: every message an MTA handed over).", p.Modes)
+	s.ModeRefused = counters(107, "mode_refused_total", "mode", "mode",
+		"Refusals by mode (smtp: any 4xx/5xx to a sender, recipient or message; milter and cgp: messages the MTA was told to reject or defer).", p.Modes)
+	s.ModeErrors = counters(108, "mode_errors_total", "mode", "mode",
+		"Milter and CommuniGate Pro helper requests that could not be judged (protocol errors, unreadable files, scan failures), by mode.", p.Modes)
 	s.FilterHits = counters(90, "contentfilter_hits_total", "rule", "filterRule", "Attachment rules that matched an object, by rule.", nil)
 	return s
 }
