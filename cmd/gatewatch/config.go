@@ -21,6 +21,7 @@ import (
 	"github.com/gatewatch/gatewatch/configs"
 	"github.com/gatewatch/gatewatch/pipeline/antispam"
 	"github.com/gatewatch/gatewatch/pipeline/antivirus"
+	"github.com/gatewatch/gatewatch/pipeline/milter"
 	"github.com/gatewatch/gatewatch/pipeline/contentfilter"
 	"github.com/gatewatch/gatewatch/pipeline/delivery"
 	"github.com/gatewatch/gatewatch/pipeline/notify"
@@ -38,6 +39,7 @@ type Config struct {
 	SMTP          smtpin.Config        `yaml:"smtp"`
 	Spool         spool.Config         `yaml:"spool"`
 	Delivery      delivery.Config      `yaml:"delivery"`
+	Milter        milter.Config        `yaml:"milter"`
 	Antivirus     antivirus.Config     `yaml:"antivirus"`
 	Contentfilter contentfilter.Config `yaml:"contentfilter"`
 	Resolver      resolver.Config      `yaml:"resolver"`
@@ -58,7 +60,7 @@ type AdminConfig struct {
 
 // Validate checks every section; each error names its key.
 func (c *Config) Validate() error {
-	errs := []error{c.SMTP.Validate(), c.Spool.Validate(), c.Delivery.Validate(), c.Antivirus.Validate(), c.Contentfilter.Validate(), c.Resolver.Validate(), c.Antispam.Validate(), c.Policy.Validate(), c.Store.Validate(),
+	errs := []error{c.SMTP.Validate(), c.Spool.Validate(), c.Delivery.Validate(), c.Milter.Validate(), c.Antivirus.Validate(), c.Contentfilter.Validate(), c.Resolver.Validate(), c.Antispam.Validate(), c.Policy.Validate(), c.Store.Validate(),
 		c.Notify.Validate(), c.Telemetry.Validate(), c.Alerts.Validate(), c.Log.Validate()}
 	if c.Admin.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.Admin.Listen); err != nil {

@@ -12,6 +12,8 @@ import (
 
 	"github.com/gatewatch/gatewatch/pipeline"
 	"github.com/gatewatch/gatewatch/pipeline/delivery"
+	"github.com/gatewatch/gatewatch/pipeline/milter"
+	"github.com/gatewatch/gatewatch/pipeline/policy"
 	"github.com/gatewatch/gatewatch/pipeline/smtpin"
 	"github.com/gatewatch/gatewatch/pipeline/spool"
 	"github.com/gatewatch/gatewatch/pipeline/watch"
@@ -63,6 +65,7 @@ type gateway struct {
 	spool    *spool.Spool
 	delivery *delivery.Deliverer
 	receiver *smtpin.Receiver
+	milter   *milter.Server // nil unless milter.listen is set
 	policy   *policySide
 	spam     *spamSide
 	av       *avSide
@@ -121,6 +124,14 @@ func start(l *loaded, path string, stderr io.Writer) (*gateway, error) {
 	gw.receiver, err = smtpin.New(cfg.SMTP, gw.spool, scanner, bus)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Milter.Listen != "" {
+		gw.milter, err = milter.New(cfg.Milter, milter.Deps{Scanner: scanner, Lists: gw.policy.engine, Render: policy.Render,
+			NewID: gw.spool.NewID, Emit: bus})
+		if err != nil {
+			return nil, err
+		}
+		go gw.milter.Serve()
 	}
 	gw.receiver.SetAftercare(gw.policy.aftercare(func(m *pipeline.Message, rcpts []pipeline.Recipient, reply pipeline.Reply) error {
 		return gw.delivery.Bounce(m.Meta, m.Content, rcpts, reply)
@@ -197,6 +208,16 @@ func (gw *gateway) reload() {
 		fail(err)
 		return
 	}
+	if (gw.milter != nil) != (cfg.Milter.Listen != "") {
+		fail(fmt.Errorf("milter.listen cannot be turned on or off on reload (restart)"))
+		return
+	}
+	if gw.milter != nil {
+		if err := gw.milter.Reload(cfg.Milter); err != nil {
+			fail(err)
+			return
+		}
+	}
 	if err := gw.delivery.Reload(cfg.Delivery); err != nil {
 		fail(err) // validated already: not expected
 		return
@@ -234,6 +255,9 @@ func (gw *gateway) stop(why string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	_ = gw.receiver.Shutdown(ctx)
+	if gw.milter != nil {
+		_ = gw.milter.Close()
+	}
 	gw.delivery.Stop()
 	gw.policy.store.Stop()
 	gw.stopBg()
