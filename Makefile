@@ -116,6 +116,8 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzParseVersion -fuzztime $(FUZZTIME) ./pipeline/antivirus/clamd/
 	$(GO) test -run XXX -fuzz FuzzParseIndex -fuzztime $(FUZZTIME) ./pipeline/antivirus/sigupdate/
 	$(GO) test -run XXX -fuzz FuzzListenAddr -fuzztime $(FUZZTIME) ./pipeline/milter/
+	$(GO) test -run XXX -fuzz FuzzParseRequest -fuzztime $(FUZZTIME) ./pipeline/cgp/
+	$(GO) test -run XXX -fuzz FuzzParseQueueFile -fuzztime $(FUZZTIME) ./pipeline/cgp/
 	$(GO) test -run XXX -fuzz FuzzCheck -fuzztime $(FUZZTIME) ./pipeline/contentfilter/
 	$(GO) test -run XXX -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./telemetry/agentx/
 	$(GO) test -run XXX -fuzz FuzzFormat -fuzztime $(FUZZTIME) ./telemetry/cef/

@@ -40,6 +40,7 @@ type Config struct {
 	Spool         spool.Config         `yaml:"spool"`
 	Delivery      delivery.Config      `yaml:"delivery"`
 	Milter        milter.Config        `yaml:"milter"`
+	CGP           cgpConfig            `yaml:"cgp"`
 	Antivirus     antivirus.Config     `yaml:"antivirus"`
 	Contentfilter contentfilter.Config `yaml:"contentfilter"`
 	Resolver      resolver.Config      `yaml:"resolver"`
@@ -60,7 +61,7 @@ type AdminConfig struct {
 
 // Validate checks every section; each error names its key.
 func (c *Config) Validate() error {
-	errs := []error{c.SMTP.Validate(), c.Spool.Validate(), c.Delivery.Validate(), c.Milter.Validate(), c.Antivirus.Validate(), c.Contentfilter.Validate(), c.Resolver.Validate(), c.Antispam.Validate(), c.Policy.Validate(), c.Store.Validate(),
+	errs := []error{c.SMTP.Validate(), c.Spool.Validate(), c.Delivery.Validate(), c.Milter.Validate(), c.CGP.Validate(), c.Antivirus.Validate(), c.Contentfilter.Validate(), c.Resolver.Validate(), c.Antispam.Validate(), c.Policy.Validate(), c.Store.Validate(),
 		c.Notify.Validate(), c.Telemetry.Validate(), c.Alerts.Validate(), c.Log.Validate()}
 	if c.Admin.Listen != "" {
 		if _, _, err := net.SplitHostPort(c.Admin.Listen); err != nil {

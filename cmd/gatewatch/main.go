@@ -36,6 +36,7 @@ Commands:
   stats          print the statistics as name=value lines (from the running gateway)
   queue          list | show ID | flush [ID] | hold ID | release ID | delete ID
   quarantine     list [filters] | show ID | release ID [--to ADDR] | delete ID
+  cgp-helper     run as a CommuniGate Pro content filtering helper (protocol on stdin/stdout)
   update         [--from DIR|URL]: install the builtin scanner's signatures (atomically; a running gateway swaps them in)
   train          [--model FILE] [--spam PATH]... [--ham PATH]... [--forget]: teach the anti-spam classifier
   catalog        print the event catalog and the statistics (Markdown)
@@ -75,6 +76,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdQueue(args, stdout, stderr)
 	case "quarantine":
 		return cmdQuarantine(args, stdout, stderr)
+	case "cgp-helper":
+		return cmdCGPHelper(args, os.Stdin, stdout, stderr)
 	case "update":
 		return cmdUpdate(args, stdout, stderr)
 	case "train":
