@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os/signal"
@@ -38,9 +39,17 @@ type cgpConfig struct {
 }
 
 func cmdCGPHelper(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	path, code, ok := configOnly("cgp-helper", args, stderr)
+	var path string
+	fs, code, ok := parseFlags("cgp-helper", args, stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&path, "config", "", "configuration file (YAML)")
+		fs.Usage = func() { fmt.Fprint(stderr, cgpUsage) }
+	})
 	if !ok {
 		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "gatewatch cgp-helper: unexpected argument %q\n%s", fs.Arg(0), cgpUsage)
+		return exitUsage
 	}
 	l, err := loadConfig(path)
 	if err != nil {

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	gomilter "github.com/emersion/go-milter"
 	"github.com/emersion/go-message/textproto"
+	gomilter "github.com/emersion/go-milter"
 
 	"github.com/gatewatch/gatewatch/pipeline"
 	"github.com/gatewatch/gatewatch/telemetry"
