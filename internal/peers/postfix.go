@@ -1,6 +1,8 @@
 package peers
 
 import (
+	"bufio"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"maps"
@@ -22,8 +24,52 @@ type PostfixOptions struct {
 	// Sink's Addr or the gateway's listener. It is required: without it
 	// Postfix would look up the recipients' domains, which tests must not do.
 	RelayHost string
-	// Extra holds further main.cf settings; they override the defaults.
+	// Extra holds further main.cf settings; they override the defaults,
+	// including those written for the options below.
 	Extra map[string]string
+
+	// Milter is the smtpd_milters value, e.g. "inet:127.0.0.1:PORT" or
+	// "unix:/path". Mail injected with Sendmail is not sent to it
+	// (non_smtpd_milters is empty). Besides Postfix's default macros the
+	// milter gets {client_addr} at connect; see postfixMilterSettings.
+	Milter string
+	// MilterDefaultAction is milter_default_action: what Postfix does when
+	// the milter is unreachable or breaks the protocol. "" means
+	// "tempfail", so a milter outage defers mail instead of losing it or
+	// passing it unscanned.
+	MilterDefaultAction string
+
+	// ContentFilter is the content_filter value, the after-queue filter
+	// every message received by the main smtpd goes to, e.g.
+	// PostfixScanFilter(addr) = "scan:[127.0.0.1]:PORT". The "scan"
+	// transport it names is defined in master.cf whenever ContentFilter is
+	// set: Postfix's SMTP client with XFORWARD and without 8BITMIME-to-QP
+	// conversion, as in FILTER_README's advanced content filter.
+	ContentFilter string
+	// Reinject adds a second smtpd on Postfix.ReinjectAddr for the filter to
+	// hand mail back on. It skips the content filter (so nothing loops), the
+	// milters and the header/body checks, accepts mail only from
+	// 127.0.0.0/8 and trusts XFORWARD from there. Re-injected mail goes to
+	// RelayHost.
+	Reinject bool
+}
+
+// PostfixScanTransport is the master.cf name of the content filter's
+// delivery transport; see PostfixOptions.ContentFilter.
+const PostfixScanTransport = "scan"
+
+// PostqueueBin is Postfix's queue control program (package postfix).
+const PostqueueBin = "/usr/sbin/postqueue"
+
+// PostfixScanFilter returns the content_filter value that sends mail over
+// the "scan" transport to the filter listening on addr ("host:port").
+func PostfixScanFilter(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		// Let Postfix reject it, with its own message, at start-up.
+		return PostfixScanTransport + ":" + addr
+	}
+	return PostfixScanTransport + ":[" + host + "]:" + port
 }
 
 // Postfix is a private Postfix instance listening on 127.0.0.1. It plays a
@@ -34,6 +80,9 @@ type Postfix struct {
 	Dir       string // private directory: etc/, spool/, data/, maillog, logs
 	ConfigDir string // for postfix -c, sendmail -C, postqueue -c
 	QueueDir  string
+	// ReinjectAddr is the re-injection smtpd, "127.0.0.1:PORT"; empty unless
+	// PostfixOptions.Reinject.
+	ReinjectAddr string
 
 	// realQueueDir is QueueDir with symlinks resolved, as the kernel reports
 	// the daemons' working directories.
@@ -114,6 +163,22 @@ func StartPostfix(t testing.TB, opts PostfixOptions) *Postfix {
 		"minimal_backoff_time": "1s",
 		"maximal_backoff_time": "2s",
 	}
+	var services []string
+	if opts.Milter != "" {
+		milter, err := postfixMilterSettings(opts)
+		if err != nil {
+			t.Fatalf("peers: %v", err)
+		}
+		maps.Copy(settings, milter)
+	}
+	if opts.ContentFilter != "" {
+		settings["content_filter"] = opts.ContentFilter
+		services = append(services, scanService)
+	}
+	if opts.Reinject {
+		p.ReinjectAddr = FreeAddr(t)
+		services = append(services, reinjectService(p.ReinjectAddr))
+	}
 	maps.Copy(settings, opts.Extra)
 	var mainCf strings.Builder
 	for _, key := range slices.Sorted(maps.Keys(settings)) {
@@ -124,7 +189,7 @@ func StartPostfix(t testing.TB, opts PostfixOptions) *Postfix {
 		fmt.Fprintf(&mainCf, "%s = %s\n", key, value)
 	}
 	writeFile(t, filepath.Join(p.ConfigDir, "main.cf"), mainCf.String())
-	writeFile(t, filepath.Join(p.ConfigDir, "master.cf"), masterCf(p.Addr))
+	writeFile(t, filepath.Join(p.ConfigDir, "master.cf"), masterCf(p.Addr)+strings.Join(services, ""))
 
 	t.Cleanup(func() {
 		p.Stop(t)
@@ -140,7 +205,79 @@ func StartPostfix(t testing.TB, opts PostfixOptions) *Postfix {
 	// "postfix start" returns once the master has opened its listeners, so
 	// this normally succeeds on the first attempt.
 	WaitTCP(t, p.Addr, 10*time.Second)
+	if p.ReinjectAddr != "" {
+		WaitTCP(t, p.ReinjectAddr, 10*time.Second)
+	}
 	return p
+}
+
+// postfixMilterSettings returns the main.cf settings for PostfixOptions.Milter.
+//
+// Postfix 3.7's default macro lists already carry i (listed from MAIL on,
+// but Postfix sends only macros that have a value, and the queue ID exists
+// only once the first recipient is accepted, see
+// smtpd_delay_open_until_valid_rcpt: so i arrives at DATA, end of header
+// and end of message), {auth_authen} (MAIL, only after SASL AUTH) and
+// {rcpt_addr} (RCPT), but not {client_addr}, which is added at connect. A
+// milter library that keeps macros across stages (libmilter) then has all
+// four at end of message; go-milter v0.5.0 keeps only the latest
+// SMFIC_MACRO packet, so its Body callback sees just the end-of-data list
+// (i).
+//
+// A milter's SMFIR_QUARANTINE puts the message in the hold queue; Postfix
+// logs "milter triggers HOLD action" but not the milter's reason text.
+func postfixMilterSettings(opts PostfixOptions) (map[string]string, error) {
+	kind, _, _ := strings.Cut(opts.Milter, ":")
+	if kind != "inet" && kind != "unix" {
+		return nil, fmt.Errorf("PostfixOptions.Milter %q: want inet:HOST:PORT or unix:PATH", opts.Milter)
+	}
+	if strings.ContainsAny(opts.Milter, " ,\t") {
+		return nil, fmt.Errorf("PostfixOptions.Milter %q: one milter only", opts.Milter)
+	}
+	action := opts.MilterDefaultAction
+	if action == "" {
+		action = "tempfail"
+	}
+	switch action {
+	case "accept", "reject", "tempfail", "quarantine":
+	default:
+		return nil, fmt.Errorf("PostfixOptions.MilterDefaultAction %q: want accept, reject, tempfail or quarantine", action)
+	}
+	return map[string]string{
+		"smtpd_milters":         opts.Milter,
+		"non_smtpd_milters":     "",
+		"milter_default_action": action,
+		"milter_protocol":       "6",
+		"milter_connect_macros": "j {daemon_name} {daemon_addr} v _ {client_addr}",
+	}, nil
+}
+
+// scanService is the content filter's delivery transport, from Postfix's
+// FILTER_README ("advanced content filter"): XFORWARD passes the original
+// client's name and address through the filter to the re-injection smtpd,
+// and no MIME conversion keeps the filter's input byte for byte.
+const scanService = PostfixScanTransport + ` unix - - n - 10 smtp
+  -o smtp_send_xforward_command=yes
+  -o disable_mime_output_conversion=yes
+  -o smtp_generic_maps=
+`
+
+// reinjectService is the smtpd the content filter hands mail back to, from
+// FILTER_README: no content filter (the loop breaker), no milters, no
+// header/body checks, clients from loopback only.
+func reinjectService(addr string) string {
+	return addr + ` inet n - n - 10 smtpd
+  -o content_filter=
+  -o receive_override_options=no_unknown_recipient_checks,no_header_body_checks,no_milters
+  -o smtpd_milters=
+  -o smtpd_helo_restrictions=
+  -o smtpd_client_restrictions=
+  -o smtpd_sender_restrictions=
+  -o smtpd_relay_restrictions=
+  -o smtpd_recipient_restrictions=permit_mynetworks,reject
+  -o mynetworks=127.0.0.0/8
+  -o smtpd_authorized_xforward_hosts=127.0.0.0/8
+`
 }
 
 // masterCf is Debian's master.cf without the pipe transports and with chroot
@@ -335,4 +472,205 @@ func (p *Postfix) Sendmail(t testing.TB, from string, to []string, msg []byte) {
 	if out, err := runTool(t, 30*time.Second, msg, SendmailBin, args...); err != nil {
 		t.Fatalf("peers: sendmail %q: %v\n%s", args, err, out)
 	}
+}
+
+// HeldMessage is one message in Postfix's hold queue, where a milter's
+// SMFIR_QUARANTINE (or a HOLD action) puts it.
+type HeldMessage struct {
+	QueueID     string
+	Sender      string // envelope sender, "" for the null sender
+	Recipients  []string
+	ArrivalTime time.Time
+	Size        int64
+	// Reason is the text Postfix logged when it held the message, e.g. the
+	// milter's quarantine reason: the maillog's "QUEUEID: milter-hold: ..."
+	// or "QUEUEID: hold: ..." line without its "; from=<...>" tail. Empty
+	// if the maillog has no such line (postqueue does not report one).
+	Reason string
+}
+
+// queueEntry is one line of "postqueue -j" (postqueue(1), Postfix >= 3.1).
+type queueEntry struct {
+	QueueName    string `json:"queue_name"`
+	QueueID      string `json:"queue_id"`
+	ArrivalTime  int64  `json:"arrival_time"`
+	MessageSize  int64  `json:"message_size"`
+	ForcedExpire bool   `json:"forced_expire"`
+	Sender       string `json:"sender"`
+	Recipients   []struct {
+		Address     string `json:"address"`
+		DelayReason string `json:"delay_reason"`
+	} `json:"recipients"`
+}
+
+// postqueue runs "postqueue -c CONFIG_DIR ARGS" and returns its output.
+func (p *Postfix) postqueue(t testing.TB, args ...string) string {
+	t.Helper()
+	Require(t, PostqueueBin)
+	args = append([]string{"-c", p.ConfigDir}, args...)
+	out, err := runTool(t, 30*time.Second, nil, PostqueueBin, args...)
+	if err != nil {
+		t.Fatalf("peers: postqueue %q: %v\n%s", args, err, out)
+	}
+	return out
+}
+
+// queue lists every message Postfix has queued, as showq sees it. It needs
+// the instance to be running.
+func (p *Postfix) queue(t testing.TB) []queueEntry {
+	t.Helper()
+	out := p.postqueue(t, "-j")
+	var entries []queueEntry
+	sc := bufio.NewScanner(strings.NewReader(out))
+	sc.Buffer(nil, 16<<20) // one line per message, with all its recipients
+	for sc.Scan() {
+		if len(strings.TrimSpace(sc.Text())) == 0 {
+			continue
+		}
+		var e queueEntry
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatalf("peers: postqueue -j line %q: %v", sc.Text(), err)
+		}
+		entries = append(entries, e)
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatalf("peers: reading postqueue -j output: %v", err)
+	}
+	return entries
+}
+
+// Held lists the messages in the hold queue, oldest first as showq lists
+// them. It needs the instance to be running.
+func (p *Postfix) Held(t testing.TB) []HeldMessage {
+	t.Helper()
+	var held []HeldMessage
+	var maillog string
+	for _, e := range p.queue(t) {
+		if e.QueueName != "hold" {
+			continue
+		}
+		if maillog == "" {
+			maillog = p.Maillog(t)
+		}
+		m := HeldMessage{
+			QueueID:     e.QueueID,
+			Sender:      e.Sender,
+			ArrivalTime: time.Unix(e.ArrivalTime, 0),
+			Size:        e.MessageSize,
+			Reason:      holdReason(maillog, e.QueueID),
+		}
+		for _, r := range e.Recipients {
+			m.Recipients = append(m.Recipients, r.Address)
+		}
+		held = append(held, m)
+	}
+	return held
+}
+
+// holdReason finds why Postfix held queueID. cleanup logs, for a milter,
+// "QUEUEID: milter-hold: END-OF-MESSAGE from HOST[ADDR]: REASON; from=<..>
+// to=<..> proto=.. helo=<..>", and for header/body checks
+// "QUEUEID: hold: header ...; from=<..> ...: TEXT".
+func holdReason(maillog, queueID string) string {
+	for line := range strings.Lines(maillog) {
+		for _, tag := range []string{": milter-hold: ", ": hold: "} {
+			_, rest, ok := strings.Cut(line, " "+queueID+tag)
+			if !ok {
+				continue
+			}
+			rest = strings.TrimSpace(rest)
+			if i := strings.LastIndex(rest, "; from=<"); i >= 0 {
+				rest = rest[:i]
+			}
+			return rest
+		}
+	}
+	return ""
+}
+
+// WaitHeld polls until at least n messages are in the hold queue and
+// returns them, like Held. It fails the test after timeout.
+//
+// postlogd writes the maillog asynchronously, so a message can be in the
+// hold queue before the line with its reason is in the file. WaitHeld
+// therefore gives the reasons up to holdReasonGrace more to show up; a
+// message held without one (postsuper -h) just costs that much.
+func (p *Postfix) WaitHeld(t testing.TB, n int, timeout time.Duration) []HeldMessage {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var reasonDeadline time.Time
+	for {
+		held := p.Held(t)
+		if len(held) >= n {
+			if reasonDeadline.IsZero() {
+				reasonDeadline = time.Now().Add(holdReasonGrace)
+			}
+			missing := slices.ContainsFunc(held, func(m HeldMessage) bool { return m.Reason == "" })
+			if !missing || !time.Now().Before(reasonDeadline) {
+				return held
+			}
+			time.Sleep(pollInterval)
+			continue
+		}
+		if !time.Now().Before(deadline) {
+			t.Fatalf("peers: Postfix hold queue has %d of %d messages after %v\nmaillog:\n%s",
+				len(held), n, timeout, p.Maillog(t))
+		}
+		time.Sleep(pollInterval)
+	}
+}
+
+// holdReasonGrace bounds how long WaitHeld waits for the maillog to catch
+// up with the hold queue.
+const holdReasonGrace = 2 * time.Second
+
+// WaitMaillog polls until Postfix's log contains substr and returns the
+// log. postlogd writes it asynchronously, so a line about something a
+// client has already seen (a reply, a queue file) may still be on its way.
+// It fails the test after timeout.
+func (p *Postfix) WaitMaillog(t testing.TB, substr string, timeout time.Duration) string {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		log := p.Maillog(t)
+		if strings.Contains(log, substr) {
+			return log
+		}
+		if !time.Now().Before(deadline) {
+			t.Fatalf("peers: Postfix maillog has no %q after %v:\n%s", substr, timeout, log)
+		}
+		time.Sleep(pollInterval)
+	}
+}
+
+// Deferred returns the number of messages in the deferred queue, i.e. mail
+// whose last delivery attempt failed temporarily. It counts queue files, so
+// it also works while the instance is stopped.
+func (p *Postfix) Deferred(t testing.TB) int {
+	t.Helper()
+	n := 0
+	err := filepath.WalkDir(filepath.Join(p.QueueDir, "deferred"), func(path string, d fs.DirEntry, err error) error {
+		if os.IsNotExist(err) {
+			return nil // moved to the active queue meanwhile
+		}
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("peers: %v", err)
+	}
+	return n
+}
+
+// Flush asks Postfix to retry all deferred mail now ("postqueue -f")
+// instead of at the next queue run, e.g. once a test has brought a stopped
+// next hop or content filter back.
+func (p *Postfix) Flush(t testing.TB) {
+	t.Helper()
+	p.postqueue(t, "-f")
 }
