@@ -70,7 +70,9 @@ func (ss *session) message() (*pipeline.Message, error) {
 	for _, r := range ss.rcpts {
 		msg.Envelope.Recipients = append(msg.Envelope.Recipients, pipeline.Recipient{Addr: r})
 	}
-	msg.Client = pipeline.Client{SessionID: ss.sessionID, IP: ss.clientIP, Helo: ss.helo}
+	// A client the MTA authenticated is one of ours: the checks for mail
+	// from outside (rDNS, SPF, DNS lists) do not apply to it.
+	msg.Client = pipeline.Client{SessionID: ss.sessionID, IP: ss.clientIP, Helo: ss.helo, RelayAllowed: ss.macros["{auth_authen}"] != ""}
 	msg.Describe()
 	return msg, nil
 }
@@ -100,7 +102,7 @@ func (ss *session) carryOut(msg *pipeline.Message, dec pipeline.Decision, m *gom
 			// After DATA the MTA has one reply for all: these recipients
 			// leave the envelope (no bounce: the MTA owns the message).
 			for _, r := range o.Recipients {
-				if err := m.DeleteRecipient("<" + r.Addr + ">"); err != nil {
+				if err := m.DeleteRecipient(r.Addr); err != nil {
 					return nil, "", "", err
 				}
 				dropped++
@@ -174,18 +176,18 @@ func (ss *session) markDelivered(msg *pipeline.Message, deliver []pipeline.Outco
 	}
 	if len(t.RedirectTo) > 0 {
 		for _, r := range msg.Envelope.Recipients {
-			if err := m.DeleteRecipient("<" + r.Addr + ">"); err != nil {
+			if err := m.DeleteRecipient(r.Addr); err != nil {
 				return err
 			}
 		}
 		for _, r := range t.RedirectTo {
-			if err := m.AddRecipient("<" + r + ">"); err != nil {
+			if err := m.AddRecipient(r); err != nil {
 				return err
 			}
 		}
 	}
 	for _, r := range t.CopyTo {
-		if err := m.AddRecipient("<" + r + ">"); err != nil {
+		if err := m.AddRecipient(r); err != nil {
 			return err
 		}
 	}
