@@ -56,9 +56,12 @@ func startServer(t *testing.T, pol *scripted) (*Server, *eventlog.Recorder) {
 	s, err := New(Config{Listen: "127.0.0.1:0", Timeout: 10 * time.Second, MaxMessage: 4096}, Deps{
 		Scanner: pipeline.NewScanner(rec, pol),
 		Lists:   noLists{},
-		Render:  func(w io.Writer, m *pipeline.Message, _ pipeline.Treatment, _ string) error { _, err := io.Copy(w, m.Reader()); return err },
-		NewID:   func() string { return fmt.Sprintf("ID%d", n.Add(1)) },
-		Emit:    rec,
+		Render: func(w io.Writer, m *pipeline.Message, _ pipeline.Treatment, _ string) error {
+			_, err := io.Copy(w, m.Reader())
+			return err
+		},
+		NewID: func() string { return fmt.Sprintf("ID%d", n.Add(1)) },
+		Emit:  rec,
 	})
 	if err != nil {
 		t.Fatal(err)
