@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os/signal"
@@ -39,24 +38,10 @@ type cgpConfig struct {
 }
 
 func cmdCGPHelper(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	var path string
-	fs, code, ok := parseFlags("cgp-helper", args, stderr, func(fs *flag.FlagSet) {
-		fs.StringVar(&path, "config", "", "configuration file (YAML)")
-		fs.Usage = func() { fmt.Fprint(stderr, cgpUsage) }
-	})
+	cfg, code, ok := configCommand("cgp-helper", cgpUsage, args, stderr, nil)
 	if !ok {
 		return code
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "gatewatch cgp-helper: unexpected argument %q\n%s", fs.Arg(0), cgpUsage)
-		return exitUsage
-	}
-	l, err := loadConfig(path)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return exitConfig
-	}
-	cfg := l.cfg
 	st := telemetry.NewStats("log")
 	bus := telemetry.NewBus(st)
 	logger, err := logging.New(cfg.Log, stderr)

@@ -149,3 +149,30 @@ func cmdCheckConfig(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "%s: configuration OK (hash %s)\n", l.source, l.cfg.Hash())
 	return exitOK
 }
+
+// configCommand parses a command line of -config and the command's own
+// flags (define), taking no arguments, and loads the configuration; code
+// is the exit code when ok is false.
+func configCommand(name, usage string, args []string, stderr io.Writer, define func(*flag.FlagSet)) (cfg *Config, code int, ok bool) {
+	var path string
+	fs, code, ok := parseFlags(name, args, stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&path, "config", "", "configuration file (YAML)")
+		fs.Usage = func() { fmt.Fprint(stderr, usage) }
+		if define != nil {
+			define(fs)
+		}
+	})
+	if !ok {
+		return nil, code, false
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "gatewatch %s: unexpected argument %q\n%s", name, fs.Arg(0), usage)
+		return nil, exitUsage, false
+	}
+	l, err := loadConfig(path)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return nil, exitConfig, false
+	}
+	return l.cfg, 0, true
+}

@@ -41,27 +41,15 @@ func resultOf(r sigupdate.Result) updateResult {
 }
 
 func cmdUpdate(args []string, stdout, stderr io.Writer) int {
-	var path, from string
+	var from string
 	var asJSON bool
-	fs, code, ok := parseFlags("update", args, stderr, func(fs *flag.FlagSet) {
-		fs.StringVar(&path, "config", "", "configuration file (YAML)")
+	cfg, code, ok := configCommand("update", updateUsage, args, stderr, func(fs *flag.FlagSet) {
 		fs.StringVar(&from, "from", "", "directory or http(s) URL of the signature set")
 		fs.BoolVar(&asJSON, "json", false, "print JSON")
-		fs.Usage = func() { fmt.Fprint(stderr, updateUsage) }
 	})
 	if !ok {
 		return code
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "gatewatch update: unexpected argument %q\n%s", fs.Arg(0), updateUsage)
-		return exitUsage
-	}
-	l, err := loadConfig(path)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return exitConfig
-	}
-	cfg := l.cfg
 	if from == "" {
 		from = cfg.Antivirus.Update.From
 	}
@@ -74,6 +62,7 @@ func cmdUpdate(args []string, stdout, stderr io.Writer) int {
 		return exitConfig
 	}
 	var res updateResult
+	var err error
 	if spool.InUse(cfg.Spool.Dir) {
 		if cfg.Admin.Listen == "" {
 			fmt.Fprintln(stderr, "gatewatch update: the gateway is running with no admin listener; set admin.listen")
