@@ -98,6 +98,9 @@ type Message struct {
 	Meta
 	Header  textproto.Header
 	Content Content
+	// Walked holds the message taken apart by the first stage that needed
+	// its objects, for the next one (objects.WalkShared); nil until then.
+	Walked any
 }
 
 // Reader returns a fresh reader over the whole content.

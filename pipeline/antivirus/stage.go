@@ -115,7 +115,7 @@ func (s *Stage) Scan(ctx context.Context, m *pipeline.Message) (pipeline.Verdict
 	var found []finding
 	parts := map[string]bool{}
 	worst := pipeline.StatusClean
-	err := objects.Walk(m.Reader(), c.limits, func(o *objects.Object) error {
+	err := objects.WalkShared(&m.Walked, m.Reader(), c.limits, func(o *objects.Object) error {
 		j := s.judge(ctx, c, o)
 		status, what := j.status, j.what
 		s.st.ObjectsScanned.With(status).Inc()

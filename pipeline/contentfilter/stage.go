@@ -51,7 +51,7 @@ func (s *Stage) Scan(ctx context.Context, m *pipeline.Message) (pipeline.Verdict
 	f := s.cur.Load()
 	var hits []string
 	parts := map[string]bool{}
-	err := objects.Walk(m.Reader(), s.limits, func(o *objects.Object) error {
+	err := objects.WalkShared(&m.Walked, m.Reader(), s.limits, func(o *objects.Object) error {
 		if o.Name == "" && o.Depth == 0 && o.Declared != "" && strings.HasPrefix(o.Declared, "text/") {
 			return nil // a body, not an attachment
 		}
@@ -66,7 +66,7 @@ func (s *Stage) Scan(ctx context.Context, m *pipeline.Message) (pipeline.Verdict
 		}
 		sum := sha256.Sum256(o.Data)
 		s.emit.Emit(telemetry.Event{Type: telemetry.ObjectFlagged, QueueID: m.ID, Stage: Name, Category: "banned",
-			Attachments: []string{o.Name}, Size: o.Size, Hash: hex.EncodeToString(sum[:]), Text: h.Rule + ": " + h.Detail + " at " + o.Path})
+			Attachments: []string{o.Name}, Size: o.Size, Hash: hex.EncodeToString(sum[:]), Threat: h.Rule, Text: h.Rule + ": " + h.Detail + " at " + o.Path})
 		return ctx.Err()
 	})
 	if err != nil {
