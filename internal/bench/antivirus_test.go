@@ -389,6 +389,7 @@ func BenchmarkAntivirusStage(b *testing.B) {
 			for range b.N {
 				found := 0
 				for i, m := range prepared {
+					m.Walked = nil // each message is scanned once in the gateway: no walk left from the last pass
 					verdict, err := scan(context.Background(), m)
 					if err != nil {
 						b.Fatal(err)
@@ -567,6 +568,7 @@ func BenchmarkAntivirusLargeMessage(b *testing.B) {
 			b.ResetTimer()
 			mem := avMeasure(func() {
 				for range b.N {
+					m.Walked = nil
 					if v, err = stage.Scan(context.Background(), m); err != nil {
 						b.Fatal(err)
 					}
