@@ -43,6 +43,7 @@ func newAdminServer(gw *gateway) *adminServer {
 	mux.HandleFunc("POST /queue/{op}", a.queueOp)
 	mux.HandleFunc("POST /quarantine/{op}", a.quarantineOp)
 	mux.HandleFunc("POST /antivirus/update", a.antivirusUpdate)
+	mux.HandleFunc("POST /integration/events", a.integrationEvents)
 	a.handler = mux
 	return a
 }

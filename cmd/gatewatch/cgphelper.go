@@ -51,6 +51,13 @@ func cmdCGPHelper(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 	}
 	sub := bus.SubscribeWith("log", telemetry.ChannelOptions{Buffer: logBuffer, Wants: logger.Wants, Linger: logLinger}, logger.Handle)
 	defer sub.Close()
+	// The gateway, when it runs, counts and exports our events like its own.
+	var emit telemetry.Emitter = bus
+	if cfg.Admin.Listen != "" {
+		fw := newForwarder(bus, cfg.Admin.Listen)
+		defer fw.Close()
+		emit = fw
+	}
 	engine, err := policy.New(cfg.Policy)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
@@ -66,14 +73,14 @@ func cmdCGPHelper(args []string, stdin io.Reader, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, err)
 		return exitConfig
 	}
-	j := &cgpJudge{scanner: pipeline.NewScanner(bus, engine, append(avStages, spamStages...)...), ids: spool.NewIDs(), emit: bus}
+	j := &cgpJudge{scanner: pipeline.NewScanner(bus, engine, append(avStages, spamStages...)...), ids: spool.NewIDs(), emit: emit}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	bus.Emit(telemetry.Event{Type: telemetry.IntegrationSession, Mode: "cgp", Text: "helper started by CommuniGate Pro"})
+	emit.Emit(telemetry.Event{Type: telemetry.IntegrationSession, Mode: "cgp", Text: "helper started by CommuniGate Pro"})
 	c := cfg.CGP
 	err = cgp.Serve(ctx, stdin, stdout, j, cgp.Options{Concurrency: c.Concurrency, MaxMessage: c.MaxMessage, BaseDir: c.BaseDir, Timeout: c.Timeout})
 	if err != nil && ctx.Err() == nil {
-		bus.Emit(telemetry.Event{Type: telemetry.IntegrationError, Mode: "cgp", Err: err.Error()})
+		emit.Emit(telemetry.Event{Type: telemetry.IntegrationError, Mode: "cgp", Err: err.Error()})
 		return exitFailure
 	}
 	return exitOK

@@ -3,12 +3,15 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gatewatch/gatewatch/telemetry"
 )
 
 const cgpConfigYAML = `
@@ -24,6 +27,7 @@ policy:
       virus: {do: reject, reply: "Message refused: malware found"}
       probable_spam: {mark_subject: "[?? Probable Spam]"}
 cgp: {base_dir: "{{.Base}}", concurrency: 4, timeout: 30s, max_message: 1048576}
+admin: {listen: "{{.Admin}}"}
 `
 
 // cgpQueueFile writes a message as CommuniGate Pro queues it: envelope
@@ -53,7 +57,10 @@ func TestCGPHelperSession(t *testing.T) {
 	}
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "gatewatch.yaml")
-	if err := os.WriteFile(cfgPath, []byte(strings.ReplaceAll(cgpConfigYAML, "{{.Base}}", base)), 0o600); err != nil {
+	// The gateway the helper hands its events to (CGP and gatewatch on one host).
+	g := startGateway(t, "", gwVars{})
+	helperCfg := strings.NewReplacer("{{.Base}}", base, "{{.Admin}}", g.Admin).Replace(cgpConfigYAML)
+	if err := os.WriteFile(cfgPath, []byte(helperCfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cgpQueueFile(t, queue, "1.msg", "ann@example.org", []string{"nif@example.net"}, "From: ann@example.org\r\nSubject: clean\r\n\r\nhello\r\n")
@@ -179,5 +186,33 @@ func TestCGPHelperSession(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), `"mta_queue_id":"1"`) || !strings.Contains(logs.String(), `"mode":"cgp"`) {
 		t.Error("the events do not carry CGP's queue ID and the mode")
+	}
+	// The running gateway took them in: counted for Prometheus (and so the
+	// MIB), logged, and in its CEF file.
+	waitFor(t, "the helper's events in the gateway", 10*time.Second, func() bool {
+		return g.metric(`gatewatch_mode_messages_total{mode="cgp"}`) == 15
+	})
+	if got := g.metric(`gatewatch_mode_refused_total{mode="cgp"}`); got != 2 {
+		t.Errorf("mode_refused_total{cgp} = %v, want 2", got)
+	}
+	if got := g.metric(`gatewatch_mode_sessions_total{mode="cgp"}`); got != 1 {
+		t.Errorf("mode_sessions_total{cgp} = %v, want 1", got)
+	}
+	if n := len(eventsWith(g.events("integration.verdict"), "mode", "cgp")); n != 15 {
+		t.Errorf("%d cgp verdicts in the gateway's log, want 15", n)
+	}
+	waitFor(t, "the verdicts in the gateway's CEF file", 10*time.Second, func() bool {
+		b, _ := os.ReadFile(filepath.Join(g.dir, "var", "log", "cef.log"))
+		return strings.Count(string(b), "|Message judged for an MTA|") == 15 && strings.Count(string(b), "app=cgp") == 16
+	})
+	// Only a helper's own kinds of events are taken in.
+	forged := fmt.Sprintf(`[{"Type": %d, "Mode": "cgp", "Outcome": "delivered"}]`, telemetry.MessageCompleted)
+	resp, err := http.Post("http://"+g.Admin+"/integration/events", "application/json", strings.NewReader(forged))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("a forged message.completed was answered %s, want 400", resp.Status)
 	}
 }
