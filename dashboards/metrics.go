@@ -2,6 +2,7 @@ package dashboards
 
 import (
 	"fmt"
+	"sort"
 
 	"github.com/gatewatch/gatewatch/telemetry"
 	"github.com/gatewatch/gatewatch/telemetry/prom"
@@ -35,12 +36,9 @@ func (c catalog) metric(name string) (string, error) {
 // histogram by its base name; Prometheus adds _bucket, _sum and _count).
 func Exported() []string {
 	var out []string
-	for _, d := range telemetry.NewStats().Descs() {
-		if d.MIBOnly {
-			continue
-		}
-		name := prom.Namespace + "_" + d.Name
-		out = append(out, name)
+	for name := range exported() {
+		out = append(out, prom.Namespace+"_"+name)
 	}
+	sort.Strings(out)
 	return out
 }

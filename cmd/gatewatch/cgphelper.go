@@ -1,17 +1,12 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
-
-	"github.com/emersion/go-message/textproto"
 
 	"github.com/gatewatch/gatewatch/pipeline"
 	"github.com/gatewatch/gatewatch/pipeline/cgp"
@@ -94,31 +89,16 @@ type cgpJudge struct {
 	emit    telemetry.Emitter
 }
 
-type bytesContent struct{ *bytes.Reader }
-
-func (c bytesContent) Size() int64 { return c.Reader.Size() }
-
 // Judge implements cgp.Judge.
 func (j *cgpJudge) Judge(ctx context.Context, env cgp.Envelope, raw []byte) (cgp.Verdict, error) {
-	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw)))
+	m, err := pipeline.Held(j.ids.New(), raw, env.From, env.Recipients, pipeline.Client{IP: env.ClientIP})
 	if err != nil {
-		j.emit.Emit(telemetry.Event{Type: telemetry.IntegrationError, Mode: "cgp", MTAQueueID: env.QueueID, Err: "header: " + err.Error()})
-		return cgp.Verdict{}, fmt.Errorf("header: %w", err)
+		j.emit.Emit(telemetry.Event{Type: telemetry.IntegrationError, Mode: "cgp", MTAQueueID: env.QueueID, Err: err.Error()})
+		return cgp.Verdict{}, err
 	}
-	m := &pipeline.Message{Header: h, Content: bytesContent{bytes.NewReader(raw)}}
-	m.ID, m.Kind, m.Received, m.Size = j.ids.New(), pipeline.KindMail, time.Now(), int64(len(raw))
-	m.Envelope.From = env.From
-	for _, r := range env.Recipients {
-		m.Envelope.Recipients = append(m.Envelope.Recipients, pipeline.Recipient{Addr: r})
-	}
-	m.Client.IP = env.ClientIP
-	m.Describe()
 	dec := j.scanner.Scan(ctx, m)
 	v, action, text := cgpVerdict(m, dec)
-	j.emit.Emit(telemetry.Event{Type: telemetry.IntegrationVerdict, Mode: "cgp", QueueID: m.ID, MTAQueueID: env.QueueID,
-		ClientIP: env.ClientIP, Sender: env.From, Recipient: strings.Join(env.Recipients, ","), Recipients: len(env.Recipients),
-		Size: m.Size, Subject: m.Subject, MessageID: m.MessageID, Attachments: m.Attachments,
-		Verdicts: pipeline.VerdictSummary(m.Verdicts), Action: action, Text: text})
+	j.emit.Emit(pipeline.VerdictEvent(m, "cgp", env.QueueID, action, text))
 	return v, nil
 }
 

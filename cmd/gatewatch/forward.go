@@ -12,9 +12,9 @@ import (
 	"github.com/gatewatch/gatewatch/telemetry"
 )
 
-// forwardedTypes are the events a helper process may hand to the gateway.
-var forwardedTypes = map[telemetry.Type]bool{
-	telemetry.IntegrationSession: true, telemetry.IntegrationVerdict: true, telemetry.IntegrationError: true,
+// forwarded tells the events a helper process may hand to the gateway.
+func forwarded(t telemetry.Type) bool {
+	return t == telemetry.IntegrationSession || t == telemetry.IntegrationVerdict || t == telemetry.IntegrationError
 }
 
 const (
@@ -51,7 +51,7 @@ func (f *forwarder) Emit(ev telemetry.Event) {
 		ev.Time = time.Now()
 	}
 	f.local.Emit(ev)
-	if !forwardedTypes[ev.Type] {
+	if !forwarded(ev.Type) {
 		return
 	}
 	select {
@@ -141,7 +141,7 @@ func (a *adminServer) integrationEvents(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	for _, ev := range evs {
-		if !forwardedTypes[ev.Type] || ev.Mode != "cgp" {
+		if !forwarded(ev.Type) || ev.Mode != "cgp" {
 			writeJSON(w, http.StatusBadRequest, map[string]string{"error": fmt.Sprintf("event type %d for mode %q is not taken from helpers", ev.Type, ev.Mode)})
 			return
 		}

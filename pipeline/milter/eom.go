@@ -1,54 +1,47 @@
 package milter
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
-	"github.com/emersion/go-message/textproto"
 	gomilter "github.com/emersion/go-milter"
 
 	"github.com/gatewatch/gatewatch/pipeline"
 	"github.com/gatewatch/gatewatch/telemetry"
 )
 
-type content struct{ *bytes.Reader }
-
-func (c content) Size() int64 { return c.Reader.Size() }
-
 // Body implements gomilter.Milter: the message is complete; scan it,
 // decide, and tell the MTA.
 func (ss *session) Body(m *gomilter.Modifier) (gomilter.Response, error) {
 	ss.keep(m)
-	ev := telemetry.Event{Type: telemetry.IntegrationVerdict, Mode: Mode, SessionID: ss.sessionID, MTAQueueID: ss.macros["i"],
-		ClientIP: ss.clientIP, Helo: ss.helo, Sender: ss.from, Recipient: strings.Join(ss.rcpts, ","), Recipients: len(ss.rcpts)}
+	mtaID := ss.macros["i"]
 	if ss.tooBig {
 		r := pipeline.Reply{Code: 552, Enhanced: [3]int{5, 3, 4}, Text: fmt.Sprintf("Message exceeds the size limit of %d bytes", ss.s.cfg.Load().MaxMessage)}
-		ev.Action, ev.Code, ev.Status, ev.Text = "reject", r.Code, r.Status(), r.Text
-		ss.s.deps.Emit.Emit(ev)
+		ss.s.deps.Emit.Emit(telemetry.Event{Type: telemetry.IntegrationVerdict, Mode: Mode, SessionID: ss.sessionID, MTAQueueID: mtaID,
+			ClientIP: ss.clientIP, Helo: ss.helo, Sender: ss.from, Recipient: strings.Join(ss.rcpts, ","), Recipients: len(ss.rcpts),
+			Action: "reject", Code: r.Code, Status: r.Status(), Text: r.Text})
 		return replyCode(r), nil
 	}
 	msg, err := ss.message()
 	if err != nil {
-		ss.s.deps.Emit.Emit(telemetry.Event{Type: telemetry.IntegrationError, Mode: Mode, SessionID: ss.sessionID, MTAQueueID: ss.macros["i"], Err: err.Error()})
+		ss.s.deps.Emit.Emit(telemetry.Event{Type: telemetry.IntegrationError, Mode: Mode, SessionID: ss.sessionID, MTAQueueID: mtaID, Err: err.Error()})
 		return replyCode(pipeline.Reply{Code: 451, Enhanced: [3]int{4, 3, 0}, Text: "Could not read the message, try again later"}), nil
 	}
 	ctx, cancel := ss.s.timeoutCtx()
 	defer cancel()
 	dec := ss.s.deps.Scanner.Scan(ctx, msg)
-	ev.QueueID, ev.Size, ev.Subject, ev.MessageID = msg.ID, msg.Size, msg.Subject, msg.MessageID
-	ev.Attachments, ev.Verdicts = msg.Attachments, pipeline.VerdictSummary(msg.Verdicts)
 	resp, action, text, err := ss.carryOut(msg, dec, m)
+	reply := dec.Reply
 	if err != nil {
-		ss.s.deps.Emit.Emit(telemetry.Event{Type: telemetry.IntegrationError, Mode: Mode, QueueID: msg.ID, MTAQueueID: ss.macros["i"], Err: err.Error()})
-		resp, action, text = replyCode(pipeline.Reply{Code: 451, Enhanced: [3]int{4, 3, 0}, Text: "Could not apply the policy, try again later"}), "tempfail", err.Error()
+		ss.s.deps.Emit.Emit(telemetry.Event{Type: telemetry.IntegrationError, Mode: Mode, QueueID: msg.ID, MTAQueueID: mtaID, Err: err.Error()})
+		reply = pipeline.Reply{Code: 451, Enhanced: [3]int{4, 3, 0}, Text: "Could not apply the policy, try again later"}
+		resp, action, text = replyCode(reply), "tempfail", err.Error()
 	}
-	ev.Action, ev.Text = action, text
+	ev := pipeline.VerdictEvent(msg, Mode, mtaID, action, text)
 	if action == "reject" || action == "tempfail" {
-		ev.Code, ev.Status = dec.Reply.Code, dec.Reply.Status()
+		ev.Code, ev.Status = reply.Code, reply.Status()
 	}
 	ss.s.deps.Emit.Emit(ev)
 	return resp, nil
@@ -60,21 +53,10 @@ func (ss *session) message() (*pipeline.Message, error) {
 	raw = append(raw, ss.header.Bytes()...)
 	raw = append(raw, '\r', '\n')
 	raw = append(raw, crlf(ss.body.Bytes())...)
-	h, err := textproto.ReadHeader(bufio.NewReader(bytes.NewReader(raw)))
-	if err != nil {
-		return nil, fmt.Errorf("header: %w", err)
-	}
-	msg := &pipeline.Message{Header: h, Content: content{bytes.NewReader(raw)}}
-	msg.ID, msg.Kind, msg.Received, msg.Size = ss.s.deps.NewID(), pipeline.KindMail, time.Now(), int64(len(raw))
-	msg.Envelope.From = ss.from
-	for _, r := range ss.rcpts {
-		msg.Envelope.Recipients = append(msg.Envelope.Recipients, pipeline.Recipient{Addr: r})
-	}
 	// A client the MTA authenticated is one of ours: the checks for mail
 	// from outside (rDNS, SPF, DNS lists) do not apply to it.
-	msg.Client = pipeline.Client{SessionID: ss.sessionID, IP: ss.clientIP, Helo: ss.helo, RelayAllowed: ss.macros["{auth_authen}"] != ""}
-	msg.Describe()
-	return msg, nil
+	client := pipeline.Client{SessionID: ss.sessionID, IP: ss.clientIP, Helo: ss.helo, RelayAllowed: ss.macros["{auth_authen}"] != ""}
+	return pipeline.Held(ss.s.deps.NewID(), raw, ss.from, ss.rcpts, client)
 }
 
 // crlf makes every line end CRLF, as the stages expect (Postfix sends the
