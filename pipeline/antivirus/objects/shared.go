@@ -4,8 +4,10 @@ import "io"
 
 // sharedMax bounds the bytes of Data a shared walk keeps for the next
 // stage: typical mail is walked once instead of once per stage, and a
-// large message is walked again rather than held twice in memory.
-const sharedMax = 8 << 20
+// large message is walked again rather than held whole while it is
+// scanned (one walk hands out one object at a time). With a few hundred
+// sessions scanning at once, 2 MiB each stays affordable.
+const sharedMax = 2 << 20
 
 // walked is a message taken apart, with the limits it was taken apart
 // under.
